@@ -1,0 +1,50 @@
+# Two commands for a newcomer:  make demo   and   make test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PROFILE ?= demo
+
+# Keep every tool's caches inside the project, not in the home directory.
+export XDG_CACHE_HOME   := $(CURDIR)/.cache
+export MPLCONFIGDIR     := $(CURDIR)/.cache/matplotlib
+export IPYTHONDIR       := $(CURDIR)/.cache/ipython
+export JUPYTER_CONFIG_DIR := $(CURDIR)/.cache/jupyter
+export NUMBA_CACHE_DIR  := $(CURDIR)/.cache/numba
+unexport MPLBACKEND
+
+.PHONY: venv demo run test notebooks benchmarks lab nbval-refresh clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
+	mkdir -p .cache/matplotlib .cache/ipython .cache/jupyter .cache/numba
+	touch $(STAMP)
+
+## make demo: set up, then run every chapter at the embedded default profile
+demo: venv
+	$(BIN)/python -m grainlib run --profile $(PROFILE)
+
+## make test: unit tests and the notebook regression (smoke profile)
+test: venv
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval/sanitize.cfg tests
+
+## make notebooks: re-execute notebooks/*.ipynb in place at the demo profile (the outputs a reader sees)
+notebooks: venv
+	$(BIN)/python -m grainlib notebooks --inplace
+
+## make nbval-refresh: regenerate the smoke-profile reference notebooks that nbval checks against
+nbval-refresh: venv
+	$(BIN)/python -m grainlib notebooks --profile smoke --out tests/nbval
+
+benchmarks: venv
+	for f in benchmarks/*.py; do $(BIN)/python $$f || exit 1; done
+
+lab: venv
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf runs .cache

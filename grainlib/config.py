@@ -1,0 +1,268 @@
+"""Profiles: the parameters of a run, read from YAML and checked against one schema.
+
+A profile is a YAML file in ``params/`` (or any path). It may name another profile
+under ``extends:``; its own values then override that profile's, key by key. Every key
+is checked against :data:`SCHEMA`: an unknown key, a value of the wrong type or out of
+range raises :class:`ConfigError` naming the file, the key and what is allowed.
+
+>>> cfg = load("smoke", {"potts.mcs": 20})
+>>> cfg["potts"]["mcs"]
+20
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PARAMS_DIR = PROJECT_ROOT / "params"
+
+
+class ConfigError(ValueError):
+    """A profile or override that does not fit the schema."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its default, a check, and the words that say what is allowed."""
+
+    default: Any
+    check: Callable[[Any], bool]
+    expected: str
+    doc: str = ""
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _range_words(lo, hi) -> str:
+    if lo is not None and hi is not None:
+        return f" in [{lo}, {hi}]"
+    if lo is not None:
+        return f" >= {lo}"
+    if hi is not None:
+        return f" <= {hi}"
+    return ""
+
+
+def _within(v, lo, hi) -> bool:
+    return (lo is None or v >= lo) and (hi is None or v <= hi)
+
+
+def integer(default, doc="", lo=None, hi=None) -> Param:
+    return Param(default, lambda v: _is_int(v) and _within(v, lo, hi),
+                 "an integer" + _range_words(lo, hi), doc)
+
+
+def number(default, doc="", lo=None, hi=None) -> Param:
+    return Param(default, lambda v: _is_number(v) and _within(v, lo, hi),
+                 "a number" + _range_words(lo, hi), doc)
+
+
+def boolean(default, doc="") -> Param:
+    return Param(default, lambda v: isinstance(v, bool), "true or false", doc)
+
+
+def text(default, doc="") -> Param:
+    return Param(default, lambda v: isinstance(v, str), "a string", doc)
+
+
+def choice(default, options, doc="") -> Param:
+    options = tuple(options)
+    return Param(default, lambda v: v in options,
+                 "one of " + ", ".join(repr(o) for o in options), doc)
+
+
+def integers(default, doc="", lo=None, hi=None, length=None) -> Param:
+    def check(v):
+        return (isinstance(v, (list, tuple)) and (length is None or len(v) == length)
+                and all(_is_int(x) and _within(x, lo, hi) for x in v))
+    size = f"{length} " if length else ""
+    return Param(default, check, f"a list of {size}integers" + _range_words(lo, hi), doc)
+
+
+def numbers(default, doc="", lo=None, hi=None, length=None) -> Param:
+    def check(v):
+        return (isinstance(v, (list, tuple)) and (length is None or len(v) == length)
+                and all(_is_number(x) and _within(x, lo, hi) for x in v))
+    size = f"{length} " if length else ""
+    return Param(default, check, f"a list of {size}numbers" + _range_words(lo, hi), doc)
+
+
+def optional(param: Param) -> Param:
+    """The same parameter, or null."""
+    return Param(param.default, lambda v: v is None or param.check(v),
+                 param.expected + " or null", param.doc)
+
+
+# The schema: section -> key -> Param. Chapters add their own sections below.
+SCHEMA: dict[str, Any] = {
+    "description": text("", "One line saying what the profile is for."),
+    "seed": integer(0, "Seed of every random choice in the run.", lo=0),
+    "figures_dir": optional(text(None, "Where figures go; null: runs/<profile>/figures.")),
+    "potts": {
+        "shape": integers([64, 64, 64], "Lattice size (Lz, Ly, Lx), periodic.", lo=2, length=3),
+        "mcs": integer(200, "Monte Carlo steps to run (one MCS = one trial per site).", lo=1),
+        "snapshots": integers([], "MCS at which to keep a copy of the volume.", lo=1),
+        "kT": number(0.5, "Temperature in units of the boundary energy J.", lo=0),
+        "trial_neighbors": choice(18, (18, 26),
+                                  "Neighbours a trial index is drawn from: 18 (paper) or 26."),
+    },
+    "data": {},
+    "surrogate": {},
+    "baselines": {},
+}
+
+
+def _check_tree(values: Mapping, schema: Mapping, origins: Mapping[str, str], prefix=""):
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        where = origins.get(dotted, "override")
+        if key not in schema:
+            allowed = ", ".join(sorted(schema)) or "(none)"
+            section = f"'{prefix[:-1]}'" if prefix else "the top level"
+            raise ConfigError(f"{where}: unknown key '{dotted}'; keys allowed in {section}: {allowed}")
+        spec = schema[key]
+        if isinstance(spec, Mapping):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: '{dotted}' must be a section (a mapping of keys), "
+                                  f"got {type(value).__name__}")
+            _check_tree(value, spec, origins, dotted + ".")
+        elif not spec.check(value):
+            raise ConfigError(f"{where}: '{dotted}' must be {spec.expected}, got {value!r}")
+
+
+def _defaults(schema: Mapping) -> dict:
+    return {k: _defaults(v) if isinstance(v, Mapping) else copy.deepcopy(v.default)
+            for k, v in schema.items()}
+
+
+def _merge(base: dict, top: Mapping, origins: dict, where: str, prefix="") -> dict:
+    """Deep-merge ``top`` into ``base`` in place, noting where each leaf came from."""
+    for key, value in top.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            _merge(base[key], value, origins, where, dotted + ".")
+        else:
+            base[key] = copy.deepcopy(value)
+            for k in [k for k in origins if k.startswith(dotted + ".")]:
+                del origins[k]
+            origins[dotted] = where
+            if isinstance(value, Mapping):
+                _note_origins(value, origins, where, dotted + ".")
+    return base
+
+
+def _note_origins(tree: Mapping, origins: dict, where: str, prefix: str):
+    for key, value in tree.items():
+        origins[f"{prefix}{key}"] = where
+        if isinstance(value, Mapping):
+            _note_origins(value, origins, where, f"{prefix}{key}.")
+
+
+def profile_path(profile: str | os.PathLike) -> Path:
+    """The YAML file of a profile: a name in ``params/`` or a path to a file."""
+    path = Path(profile)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise ConfigError(f"profile file not found: {path}")
+        return path
+    path = PARAMS_DIR / f"{profile}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PARAMS_DIR.glob("*.yaml")))
+        raise ConfigError(f"unknown profile '{profile}': no {path}; known profiles: {known}")
+    return path
+
+
+def _read_profile(path: Path, origins: dict, seen=()) -> dict:
+    if path in seen:
+        raise ConfigError(f"{path}: 'extends' makes a loop: "
+                          + " -> ".join(str(p) for p in (*seen, path)))
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{path}: a profile must be a mapping of keys, got {type(raw).__name__}")
+    parent = raw.pop("extends", None)
+    if parent is None:
+        tree = {}
+    else:
+        parent_path = (path.parent / parent if str(parent).endswith((".yaml", ".yml"))
+                       else profile_path(parent))
+        tree = _read_profile(parent_path, origins, (*seen, path))
+    return _merge(tree, raw, origins, str(path))
+
+
+def _nest(overrides: Mapping) -> dict:
+    """``{"potts.mcs": 5}`` -> ``{"potts": {"mcs": 5}}``; None values are dropped."""
+    nested: dict = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        *parents, leaf = key.split(".")
+        node = nested
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value.copy() if isinstance(value, dict) else value
+    return nested
+
+
+def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) -> dict:
+    """Read, merge and check a profile.
+
+    Parameters
+    ----------
+    profile : a name in ``params/`` (``"smoke"``, ``"demo"``, ``"paper"``, ...) or a
+        path to a YAML file.
+    overrides : dotted keys or nested sections that replace the profile's values,
+        e.g. ``{"potts.mcs": 100, "seed": 3}``; keys whose value is None are ignored, so
+        a notebook may pass its parameters straight through.
+
+    Returns
+    -------
+    dict : every schema key with its value (defaults filled in), plus ``profile`` (the
+        profile's name) and ``run_dir`` (``runs/<profile>`` under the project root).
+    """
+    path = profile_path(profile)
+    origins: dict[str, str] = {}
+    values = _read_profile(path, origins)
+    _check_tree(values, SCHEMA, origins)
+    extra = _nest(overrides or {})
+    _check_tree(extra, SCHEMA, {})
+    cfg = _merge(_merge(_defaults(SCHEMA), values, {}, ""), extra, {}, "")
+    name = path.stem
+    runs_root = Path(os.environ.get("GRAINLIB_RUNS", PROJECT_ROOT / "runs"))
+    cfg["profile"] = name
+    cfg["run_dir"] = str(runs_root / name)
+    if cfg["figures_dir"] is None:
+        cfg["figures_dir"] = str(runs_root / name / "figures")
+    elif not Path(cfg["figures_dir"]).is_absolute():
+        cfg["figures_dir"] = str(PROJECT_ROOT / cfg["figures_dir"])
+    return cfg
+
+
+def describe(section: str | None = None) -> str:
+    """The schema as text: every key, its default, what is allowed and what it means."""
+    lines = []
+
+    def walk(schema, prefix):
+        for key, spec in schema.items():
+            if isinstance(spec, Mapping):
+                walk(spec, f"{prefix}{key}.")
+            else:
+                lines.append(f"{prefix}{key} = {spec.default!r}  ({spec.expected}) {spec.doc}")
+
+    walk(SCHEMA if section is None else {section: SCHEMA[section]}, "")
+    return "\n".join(lines)

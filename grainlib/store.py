@@ -1,0 +1,124 @@
+"""Artifacts on disk: HDF5 files in a run folder, written atomically, tagged with the
+fingerprint of the parameters that made them.
+
+A step asks :meth:`Store.cached` for its artifact: when a file with the same name and
+the same fingerprint exists it is read back; otherwise the step computes it and the file
+is written under a temporary name and moved into place in one ``os.replace``, so a run
+killed half-way never leaves a file that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import h5py
+import numpy as np
+
+FORMAT = 1  # bump when the layout of artifact files changes
+
+
+def fingerprint(params: Any) -> str:
+    """A short, stable hash of JSON-able parameters (key order does not matter)."""
+    text = json.dumps(params, sort_keys=True, default=_jsonable, separators=(",", ":"))
+    return hashlib.sha256(f"{FORMAT}:{text}".encode()).hexdigest()[:16]
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"parameter of type {type(value).__name__} is not JSON-able: {value!r}")
+
+
+def _write_tree(group: h5py.Group, tree: Mapping[str, Any]):
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            _write_tree(group.create_group(str(key)), value)
+            continue
+        array = np.asarray(value)
+        big = array.nbytes > (1 << 20)
+        group.create_dataset(str(key), data=array,
+                             compression="lzf" if big else None, shuffle=big)
+
+
+def _read_tree(group: h5py.Group) -> dict:
+    return {key: _read_tree(item) if isinstance(item, h5py.Group) else item[()]
+            for key, item in group.items()}
+
+
+class Store:
+    """The artifacts of one run folder (``runs/<profile>``).
+
+    Parameters
+    ----------
+    root : folder of the run; created when missing.
+    """
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.root / f"{name}.h5"
+
+    def fingerprint_of(self, name: str) -> str | None:
+        """The fingerprint stored with artifact ``name``, or None when there is none."""
+        path = self.path(name)
+        if not path.is_file():
+            return None
+        try:
+            with h5py.File(path, "r") as f:
+                return f.attrs.get("fingerprint")
+        except OSError:  # not an HDF5 file we wrote: treat as absent
+            return None
+
+    def has(self, name: str, params: Any) -> bool:
+        return self.fingerprint_of(name) == fingerprint(params)
+
+    def load(self, name: str, params: Any = None) -> dict:
+        """Read artifact ``name`` as a nested dict of numpy arrays.
+
+        With ``params`` given, raises KeyError unless the artifact was made with them.
+        """
+        if params is not None and not self.has(name, params):
+            raise KeyError(f"no artifact '{name}' made with these parameters in {self.root}")
+        with h5py.File(self.path(name), "r") as f:
+            return _read_tree(f)
+
+    def attrs(self, name: str) -> dict:
+        """The parameters and provenance stored with artifact ``name``."""
+        with h5py.File(self.path(name), "r") as f:
+            return {"fingerprint": f.attrs["fingerprint"],
+                    "params": json.loads(f.attrs["params"]),
+                    "created": f.attrs["created"]}
+
+    def save(self, name: str, params: Any, arrays: Mapping[str, Any]) -> Path:
+        """Write ``arrays`` (nested dicts become groups) atomically; return the path."""
+        path = self.path(name)
+        partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+        try:
+            with h5py.File(partial, "w") as f:
+                f.attrs["fingerprint"] = fingerprint(params)
+                f.attrs["params"] = json.dumps(params, sort_keys=True, default=_jsonable)
+                f.attrs["created"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+                _write_tree(f, arrays)
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
+        return path
+
+    def cached(self, name: str, params: Any, compute: Callable[[], Mapping[str, Any]]) -> dict:
+        """The artifact made with ``params``: read back if stored, else computed and saved."""
+        if self.has(name, params):
+            return self.load(name)
+        arrays = compute()
+        self.save(name, params, arrays)
+        return self.load(name)
