@@ -120,7 +120,51 @@ SCHEMA: dict[str, Any] = {
                                   "Neighbours a trial index is drawn from: 18 (paper) or 26."),
     },
     "data": {},
-    "surrogate": {},
+    "surrogate": {
+        # 3D structure (grainlib.specimen.structure)
+        "grain_diameter": number(67.0, "Mean 2D grain size in pixels: diameter of the circle "
+                                 "whose area is the mean section grain area (real iron: about "
+                                 "67, i.e. ~3500 px^2, ~180 grains per 800 x 800).", lo=4, hi=2000),
+        "size_spread": number(0.3, "Lognormal sigma of the Laguerre seed radii (0: plain "
+                              "Voronoi cells; larger: a wider grain size distribution).",
+                              lo=0, hi=1.5),
+        "seed_regularity": number(0.5, "Hard-core distance of the seeds as a fraction of their "
+                                  "mean spacing (0: Poisson seeds; 0.6: nearly a packing).",
+                                  lo=0, hi=0.6),
+        "waviness": number(0.08, "Amplitude of the smooth displacement that curves the grain "
+                           "boundaries, as a fraction of grain_diameter.", lo=0, hi=0.5),
+        "waviness_length": number(0.6, "Correlation length of that displacement, as a "
+                                  "fraction of grain_diameter.", lo=0.05, hi=5),
+        "section_spacing": number(3.0, "Distance between consecutive serial sections in pixels "
+                                  "(real: ~95 % of pixels keep their grain from one section to "
+                                  "the next).", lo=0, hi=1000),
+        # rendering (grainlib.specimen.render)
+        "brightness": number(250.0, "Grey level of clean grain interiors.", lo=0, hi=255),
+        "grain_contrast": number(3.0, "Standard deviation of the grain-to-grain grey offset "
+                                 "(orientation contrast), grey levels.", lo=0, hi=100),
+        "illumination": number(4.0, "Amplitude of the uneven illumination (a smooth field over "
+                               "the image), grey levels.", lo=0, hi=100),
+        "boundary_depth": number(90.0, "Mean darkening at the centre of an etched boundary, "
+                                 "grey levels.", lo=0, hi=255),
+        "boundary_width": number(1.0, "Mean Gaussian half-width (sigma) of the boundary groove "
+                                 "in pixels.", lo=0.3, hi=10),
+        "boundary_variation": number(0.5, "Relative variation of boundary depth and width along "
+                                     "each boundary and from boundary to boundary.", lo=0, hi=2),
+        "faint_boundaries": number(0.12, "Share of boundaries etched faintly or not at all "
+                                   "(their grain ids stay exact).", lo=0, hi=1),
+        "boundary_bands": number(0.1, "Share of boundaries with a grey band beside them "
+                                 "(an inclined boundary seen through the focus).", lo=0, hi=1),
+        "speckle": number(4.0, "Standard deviation of the fine texture, grey levels.",
+                          lo=0, hi=100),
+        "specks": number(0.02, "Density of small dark specks (etch pits), per pixel.",
+                         lo=0, hi=0.5),
+        "speck_depth": number(30.0, "Mean darkening of a speck, grey levels.", lo=0, hi=255),
+        "pits": number(0.5, "Pits and inclusions per 100 x 100 pixels.", lo=0, hi=100),
+        "pit_radius": number(1.8, "Mean radius of pits and inclusions in pixels.", lo=0.5, hi=50),
+        "scratches": number(6.0, "Polishing scratches per million pixels.", lo=0, hi=1000),
+        "scratch_depth": number(25.0, "Mean darkening of a scratch, grey levels.", lo=0, hi=255),
+        "blur": number(0.7, "Sigma of the Gaussian blur of the optics, pixels.", lo=0, hi=10),
+    },
     "baselines": {},
 }
 
@@ -215,7 +259,10 @@ def _nest(overrides: Mapping) -> dict:
         node = nested
         for p in parents:
             node = node.setdefault(p, {})
-        node[leaf] = value.copy() if isinstance(value, dict) else value
+        if isinstance(value, Mapping):
+            _merge(node.setdefault(leaf, {}), value, {}, "")
+        else:
+            node[leaf] = value
     return nested
 
 

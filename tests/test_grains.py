@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+from conftest import voronoi_labels
+from skimage.measure import label
+
+from grainlib import grains
+
+
+def test_boundary_widths_on_a_straight_interface():
+    ids = np.zeros((6, 8), np.int32)
+    ids[:, 4:] = 3
+    for width in (1, 2, 3, 4):
+        b = grains.boundaries(ids, width)
+        assert b.sum(axis=1).tolist() == [width] * 6
+    assert grains.boundaries(ids, 2)[:, 3:5].all()          # both sides of the interface
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_boundaries_separate_grains_4_connected(width):
+    ids = voronoi_labels((60, 70), 25, seed=width)
+    b = grains.boundaries(ids, width)
+    interiors = label(~b, connectivity=1)
+    # every remaining region lies inside one grain
+    for region in range(1, interiors.max() + 1):
+        assert len(np.unique(ids[interiors == region])) == 1
+
+
+def test_boundaries_reject_non_labels():
+    with pytest.raises(ValueError, match="integer grain ids"):
+        grains.boundaries(np.zeros((4, 4), float))
+    with pytest.raises(ValueError, match="2D"):
+        grains.boundaries(np.zeros((2, 4, 4), int))
+
+
+def test_section_and_connected_pieces():
+    volume = np.zeros((4, 5, 6), np.int32)
+    volume[:, :, 0] = volume[:, :, 5] = 1           # one grain cut in two pieces in 2D
+    s = grains.section(volume, 0, 2)
+    assert s.shape == (5, 6)
+    assert grains.connected_grains(s).max() == 3
+    with pytest.raises(IndexError):
+        grains.section(volume, 2, 6)
+
+
+def test_areas_and_edges_of_a_known_map():
+    ids = np.zeros((9, 9), np.int32)
+    ids[3:6, 3:6] = 1                                 # a 3x3 grain inside grain 0
+    assert grains.grain_areas(ids, exclude_frame=False).tolist() == [72, 9]
+    assert grains.grain_areas(ids).tolist() == [9]
+    assert grains.edge_counts(ids).tolist() == [1]
+    ids[3:6, 6:9] = 2                                 # a neighbour touching the frame
+    assert grains.edge_counts(ids, exclude_frame=False).tolist() == [2, 2, 2]
+
+
+def test_periodic_grain_counts_once():
+    volume = np.zeros((8, 8, 8), np.int32)
+    volume[:, :, 6:] = 1
+    volume[:, :, :2] = 1                              # grain 1 wraps across x
+    volume[0, 0, 3] = 2                               # a corner grain, wrapping nowhere
+    assert grains.grain_count_3d(volume) == 3
+    assert grains.grain_count_3d(volume, periodic=False) == 4
+    assert grains.mean_grain_volume(volume) == pytest.approx(512 / 3)
+    corners = np.zeros((6, 6, 6), np.int32)
+    corners[np.ix_([0, 5], [0, 5], [0, 5])] = 1      # the eight corners meet across the faces
+    assert grains.grain_count_3d(corners) == 2
+    assert grains.grain_count_3d(corners, periodic=False) == 9
