@@ -119,7 +119,48 @@ SCHEMA: dict[str, Any] = {
         "trial_neighbors": choice(18, (18, 26),
                                   "Neighbours a trial index is drawn from: 18 (paper) or 26."),
     },
-    "data": {},
+    "data": {
+        "source": choice("surrogate", ("surrogate", "folder", "hdf5"),
+                         "Where the real micrographs come from: the embedded surrogate "
+                         "specimen, two folders (images_dir, labels_dir) or an HDF5 file in "
+                         "the published layout (hdf5_path, hdf5_group)."),
+        "images_dir": optional(text(None, "source folder: micrographs (PNG/TIFF, 8 or 16 bit); "
+                                    "relative paths start at the project root.")),
+        "labels_dir": optional(text(None, "source folder: labels with the same file stems "
+                                    "(boundary maps 0/1 or 0/255 of either polarity, or "
+                                    "grain ids).")),
+        "hdf5_path": optional(text(None, "source hdf5: the file (groups real/simulated, "
+                                   "datasets image/label/boundary stacked H x W x N).")),
+        "hdf5_group": text("real", "source hdf5: the group holding the real micrographs."),
+        "n_images": integer(40, "source surrogate: number of sections (paper: 136).", lo=2),
+        "image_shape": integers([384, 384], "source surrogate: (H, W) of each section "
+                                "(paper: 1600 x 2800).", lo=16, length=2),
+        "test_fraction": number(36 / 136, "Share of the real images held out for testing, "
+                                "split by image (paper: 36 of 136).", lo=0.01, hi=0.9),
+        "patch_size": integer(128, "Side of the square patches in pixels (paper: 400).",
+                              lo=16, hi=4096),
+        "train_per_image": integer(8, "Training patches cut at random from each training "
+                                   "image (paper: 28).", lo=1),
+        "test_per_image": integer(9, "Test patches cut on a grid from each test image "
+                                  "(paper: 28, a 4 x 7 grid).", lo=1),
+        "fractions": integers([5, 10, 15, 20, 25, 30, 35, 100], "Real fractions X, in % of "
+                              "the training images, nested (paper: 5 ... 35 and 100).",
+                              lo=1, hi=100),
+        "boundary_width": integer(2, "Width of boundary lines drawn from grain ids, the same "
+                                  "for every source (grains.boundaries).", lo=1, hi=8),
+        "simulated_patches": integer(384, "Simulated patches cut from sections of the Potts "
+                                     "volume along its three axes (paper: 28,800).", lo=1),
+        "simulated_grey": integers([120, 230], "Simulated images: each grain one flat grey "
+                                   "drawn uniformly from this (low, high) range.",
+                                   lo=0, hi=255, length=2),
+        "simulated_boundary_grey": integer(40, "Simulated images: grey of boundary pixels.",
+                                           lo=0, hi=255),
+        "match_snapshot": boolean(True, "Use the Potts snapshot whose mean section grain area "
+                                  "is closest to the real training patches' (else the "
+                                  "final volume)."),
+        "export_hdf5": boolean(False, "Also write real images and simulated patches in the "
+                               "published HDF5 layout to <run_dir>/published_layout.h5."),
+    },
     "surrogate": {
         # 3D structure (grainlib.specimen.structure)
         "grain_diameter": number(67.0, "Mean 2D grain size in pixels: diameter of the circle "
@@ -131,41 +172,78 @@ SCHEMA: dict[str, Any] = {
         "seed_regularity": number(0.5, "Hard-core distance of the seeds as a fraction of their "
                                   "mean spacing (0: Poisson seeds; 0.6: nearly a packing).",
                                   lo=0, hi=0.6),
-        "waviness": number(0.08, "Amplitude of the smooth displacement that curves the grain "
+        "waviness": number(0.1, "Amplitude of the smooth displacement that curves the grain "
                            "boundaries, as a fraction of grain_diameter.", lo=0, hi=0.5),
-        "waviness_length": number(0.6, "Correlation length of that displacement, as a "
+        "waviness_length": number(0.5, "Correlation length of that displacement, as a "
                                   "fraction of grain_diameter.", lo=0.05, hi=5),
-        "section_spacing": number(3.0, "Distance between consecutive serial sections in pixels "
-                                  "(real: ~95 % of pixels keep their grain from one section to "
-                                  "the next).", lo=0, hi=1000),
+        "section_spacing": number(0.04, "Distance between consecutive serial sections as a "
+                                  "fraction of grain_diameter (0.04: ~94 % of pixels keep their "
+                                  "grain from one section to the next, as in the real iron "
+                                  "sections 1.8 um apart).", lo=0, hi=100),
+        "min_grain_area": number(0.004, "Section grains smaller than this share of the mean "
+                                 "grain area (at least 3 px) are merged into their neighbours: "
+                                 "digitising slivers that real labels do not have.", lo=0, hi=0.5),
         # rendering (grainlib.specimen.render)
-        "brightness": number(250.0, "Grey level of clean grain interiors.", lo=0, hi=255),
-        "grain_contrast": number(3.0, "Standard deviation of the grain-to-grain grey offset "
+        "brightness": number(253.0, "Grey level of clean grain interiors.", lo=0, hi=255),
+        "grain_contrast": number(2.5, "Standard deviation of the grain-to-grain grey offset "
                                  "(orientation contrast), grey levels.", lo=0, hi=100),
         "illumination": number(4.0, "Amplitude of the uneven illumination (a smooth field over "
                                "the image), grey levels.", lo=0, hi=100),
-        "boundary_depth": number(90.0, "Mean darkening at the centre of an etched boundary, "
+        "boundary_depth": number(125.0, "Mean darkening at the centre of an etched boundary, "
                                  "grey levels.", lo=0, hi=255),
-        "boundary_width": number(1.0, "Mean Gaussian half-width (sigma) of the boundary groove "
+        "boundary_width": number(0.75, "Mean Gaussian half-width (sigma) of the boundary groove "
                                  "in pixels.", lo=0.3, hi=10),
-        "boundary_variation": number(0.5, "Relative variation of boundary depth and width along "
+        "boundary_variation": number(0.35, "Relative variation of boundary depth and width along "
                                      "each boundary and from boundary to boundary.", lo=0, hi=2),
-        "faint_boundaries": number(0.12, "Share of boundaries etched faintly or not at all "
+        "faint_boundaries": number(0.1, "Share of boundaries etched faintly or not at all "
                                    "(their grain ids stay exact).", lo=0, hi=1),
         "boundary_bands": number(0.1, "Share of boundaries with a grey band beside them "
                                  "(an inclined boundary seen through the focus).", lo=0, hi=1),
-        "speckle": number(4.0, "Standard deviation of the fine texture, grey levels.",
+        "speckle": number(5.0, "Standard deviation of the fine texture, grey levels.",
                           lo=0, hi=100),
-        "specks": number(0.02, "Density of small dark specks (etch pits), per pixel.",
+        "specks": number(0.14, "Share of the area covered by the fine dark etch mottle.",
                          lo=0, hi=0.5),
         "speck_depth": number(30.0, "Mean darkening of a speck, grey levels.", lo=0, hi=255),
         "pits": number(0.5, "Pits and inclusions per 100 x 100 pixels.", lo=0, hi=100),
         "pit_radius": number(1.8, "Mean radius of pits and inclusions in pixels.", lo=0.5, hi=50),
         "scratches": number(6.0, "Polishing scratches per million pixels.", lo=0, hi=1000),
         "scratch_depth": number(25.0, "Mean darkening of a scratch, grey levels.", lo=0, hi=255),
-        "blur": number(0.7, "Sigma of the Gaussian blur of the optics, pixels.", lo=0, hi=10),
+        "blur": number(0.6, "Sigma of the Gaussian blur of the optics, pixels.", lo=0, hi=10),
     },
-    "baselines": {},
+    "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.baselines.tune)
+        "otsu": {
+            "smooth": integer(5, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
+            "background_size": integer(25, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
+            "low_ratio": number(0.4, "Hysteresis low threshold / Otsu threshold.", lo=0, hi=1),
+            "min_fragment": integer(30, "Boundary fragments with fewer pixels are removed.", lo=0),
+            "close_radius": integer(3, "Radius of the closing that bridges boundary gaps.", lo=0),
+            "min_grain": integer(100, "Grains with fewer pixels merge into neighbours.", lo=0),
+        },
+        "canny": {
+            "sigma": number(0.5, "Gaussian smoothing before Canny, pixels (0: none).", lo=0),
+            "low": integer(30, "Canny low hysteresis threshold.", lo=0),
+            "high": integer(250, "Canny high hysteresis threshold (>= low).", lo=0),
+            "min_fragment": integer(30, "Edge fragments with fewer pixels are removed.", lo=0),
+            "close_radius": integer(2, "Radius of the closing that fuses double edges.", lo=0),
+            "min_grain": integer(100, "Grains with fewer pixels merge into neighbours.", lo=0),
+        },
+        "watershed": {
+            "smooth": integer(9, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
+            "background_size": integer(25, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
+            "marker_depth": number(4.0, "h of the h-maxima of the distance map (marker cores).", lo=0),
+            "min_grain": integer(100, "Grains with fewer pixels merge into neighbours.", lo=0),
+        },
+        "kmeans": {
+            "n_clusters": integer(5, "Grey-level clusters k.", lo=2),
+            "smooth": integer(5, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
+            "background_size": integer(15, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
+            "min_fragment": integer(30, "Boundary fragments with fewer pixels are removed.", lo=0),
+            "close_radius": integer(1, "Radius of the closing that bridges boundary gaps.", lo=0),
+            "min_grain": integer(100, "Grains with fewer pixels merge into neighbours.", lo=0),
+            "sample": integer(20000, "Pixels the clustering is fitted on.", lo=10),
+            "seed": integer(0, "Seed of the pixel sample and k-means++.", lo=0),
+        },
+    },
 }
 
 
@@ -280,7 +358,9 @@ def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) 
     Returns
     -------
     dict : every schema key with its value (defaults filled in), plus ``profile`` (the
-        profile's name) and ``run_dir`` (``runs/<profile>`` under the project root).
+        profile's name), ``run_dir`` (``runs/<profile>`` under the project root) and
+        ``cache_dir`` (``runs/cache``: artifacts that profiles with the same parameters
+        share, such as Potts volumes). ``GRAINLIB_RUNS`` moves ``runs/`` elsewhere.
     """
     path = profile_path(profile)
     origins: dict[str, str] = {}
@@ -293,6 +373,7 @@ def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) 
     runs_root = Path(os.environ.get("GRAINLIB_RUNS", PROJECT_ROOT / "runs"))
     cfg["profile"] = name
     cfg["run_dir"] = str(runs_root / name)
+    cfg["cache_dir"] = str(runs_root / "cache")
     if cfg["figures_dir"] is None:
         cfg["figures_dir"] = str(runs_root / name / "figures")
     elif not Path(cfg["figures_dir"]).is_absolute():

@@ -65,10 +65,10 @@ def section(volume: np.ndarray, axis: int, index: int) -> np.ndarray:
     return np.ascontiguousarray(np.take(volume, index, axis=axis))
 
 
-def _regions(labels: np.ndarray) -> np.ndarray:
-    """Connected regions (4- or 6-connectivity) of equal id, numbered 1..N."""
+def _regions(labels: np.ndarray, connectivity: int = 1) -> np.ndarray:
+    """Connected regions of equal id, numbered 1..N (connectivity as in skimage)."""
     labels = labels.astype(np.int64) if labels.min() == np.iinfo(labels.dtype).min else labels
-    return _connected(labels, background=labels.min() - 1, connectivity=1)
+    return _connected(labels, background=labels.min() - 1, connectivity=connectivity)
 
 
 def connected_grains(labels: np.ndarray) -> np.ndarray:
@@ -128,11 +128,14 @@ def edge_counts(labels: np.ndarray, exclude_frame: bool = True) -> np.ndarray:
     return counts[keep]
 
 
-def grains_3d(volume: np.ndarray, periodic: bool = True) -> np.ndarray:
-    """Label the 3D grains of a volume: 6-connected regions of one id.
+def grains_3d(volume: np.ndarray, periodic: bool = True, connectivity: int = 3) -> np.ndarray:
+    """Label the 3D grains of a volume: connected regions of one id.
 
-    With ``periodic=True`` the volume wraps around in every direction (as the Potts
-    lattice does), so a grain cut by the box faces is one grain.
+    ``connectivity=3`` (default) joins sites that share a face, an edge or a corner: the
+    26 neighbours through which Potts sites interact, so a grain is what the Potts model
+    treats as one. ``connectivity=1`` joins through faces only. With ``periodic=True`` the
+    volume wraps around in every direction (as the Potts lattice does), so a grain cut by
+    the box faces is one grain.
 
     Parameters
     ----------
@@ -143,31 +146,29 @@ def grains_3d(volume: np.ndarray, periodic: bool = True) -> np.ndarray:
     (Z, Y, X) int32 array of grain numbers 0..N-1.
     """
     volume = _check_labels(volume, 3, "volume")
-    pieces = _regions(volume)  # 1..P
+    if not periodic:
+        return (_regions(volume, connectivity) - 1).astype(np.int32)
+    # Label a copy padded by one wrapped layer: each padded site is a twin of an interior
+    # site, so joining every piece with the piece of its twin closes the periodic box.
+    pieces = _regions(np.pad(volume, 1, mode="wrap"), connectivity)     # 1..P
+    twins = np.pad(pieces[1:-1, 1:-1, 1:-1], 1, mode="wrap")
+    differ = pieces != twins
     n = int(pieces.max()) + 1
-    rows, cols = [], []
-    if periodic:
-        for axis in range(3):
-            first = np.take(volume, 0, axis), np.take(pieces, 0, axis)
-            last = np.take(volume, -1, axis), np.take(pieces, -1, axis)
-            same = first[0] == last[0]
-            rows.append(first[1][same])
-            cols.append(last[1][same])
-    rows = np.concatenate(rows) if rows else np.zeros(0, int)
-    cols = np.concatenate(cols) if cols else np.zeros(0, int)
-    graph = sparse.coo_matrix((np.ones(rows.size, bool), (rows, cols)), (n, n))
-    _, grain_of_piece = connected_components(graph, directed=False)
-    # piece 0 does not occur: number the grains of pieces 1..P densely from 0
-    used, dense = np.unique(grain_of_piece[1:], return_inverse=True)
-    renumber = np.concatenate([[0], dense]).astype(np.int32)
-    return renumber[pieces]
+    graph = sparse.coo_matrix((np.ones(int(differ.sum()), bool),
+                               (pieces[differ], twins[differ])), (n, n))
+    n_grains, grain_of_piece = connected_components(graph, directed=False)
+    inner = pieces[1:-1, 1:-1, 1:-1]
+    inside = np.zeros(n_grains, bool)           # number only the grains seen inside the box
+    inside[grain_of_piece[np.bincount(inner.ravel(), minlength=n) > 0]] = True
+    numbering = (np.cumsum(inside) - 1).astype(np.int32)
+    return numbering[grain_of_piece][inner]
 
 
-def grain_count_3d(volume: np.ndarray, periodic: bool = True) -> int:
+def grain_count_3d(volume: np.ndarray, periodic: bool = True, connectivity: int = 3) -> int:
     """Number of 3D grains in a volume (see :func:`grains_3d`)."""
-    return int(grains_3d(volume, periodic).max()) + 1
+    return int(grains_3d(volume, periodic, connectivity).max()) + 1
 
 
-def mean_grain_volume(volume: np.ndarray, periodic: bool = True) -> float:
+def mean_grain_volume(volume: np.ndarray, periodic: bool = True, connectivity: int = 3) -> float:
     """Mean 3D grain volume in sites: volume size / grain count."""
-    return volume.size / grain_count_3d(volume, periodic)
+    return volume.size / grain_count_3d(volume, periodic, connectivity)

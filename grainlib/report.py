@@ -116,3 +116,79 @@ def growth_kinetics(table: pd.DataFrame, volume_fit=None, area_fit=None, t_min: 
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def fig5_grain_statistics(real: pd.DataFrame, simulated: pd.DataFrame, ks: pd.DataFrame | None = None,
+                          names=("real", "simulated"), path=None):
+    """Fig. 5: normalised grain area and grain edge-number distributions, real vs simulated.
+
+    Parameters
+    ----------
+    real, simulated : tables from :func:`grainlib.datasets.grain_statistics` (columns
+        ``normalised_area`` and ``edges``, one row per grain).
+    ks : optional table from :func:`grainlib.datasets.ks_table`; its KS statistics are
+        written in the panel titles.
+    names : legend names of the two datasets.
+    path : where to save the figure (PNG), or None.
+
+    Returns
+    -------
+    matplotlib Figure with two panels.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    top = max(4.0, float(np.ceil(max(real["normalised_area"].quantile(0.99),
+                                     simulated["normalised_area"].quantile(0.99)))))
+    bins = np.linspace(0, top, int(top / 0.2) + 1)
+    for table, name, colour in ((real, names[0], "C0"), (simulated, names[1], "C3")):
+        left.hist(table["normalised_area"], bins=bins, density=True, histtype="step", lw=2,
+                  color=colour, label=f"{name} ({len(table)} grains)")
+    left.set_xlabel("normalised grain area $A / \\langle A \\rangle$")
+    left.set_ylabel("probability density")
+    edges = np.arange(0, int(max(real["edges"].max(), simulated["edges"].max())) + 2)
+    for shift, (table, name, colour) in zip((-0.2, 0.2), ((real, names[0], "C0"),
+                                                           (simulated, names[1], "C3"))):
+        share = np.bincount(table["edges"].astype(int), minlength=edges.size)[:edges.size]
+        right.bar(edges + shift, share / max(share.sum(), 1), width=0.4, color=colour, label=name)
+    right.set_xlabel("number of grain edges")
+    right.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    right.set_ylabel("fraction of grains")
+    titles = ["Grain area distribution", "Grain edge-number distribution"]
+    if ks is not None:
+        titles = [f"{t} (KS {ks.loc[c, 'KS statistic']:.3f})"
+                  for t, c in zip(titles, ("normalised_area", "edges"))]
+    for ax, title in zip((left, right), titles):
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def dataset_examples(rows: dict, n: int = 3, path=None):
+    """Example patches of several datasets: each image beside its boundary label.
+
+    Parameters
+    ----------
+    rows : {name: (images, boundaries)} with (M, S, S) uint8 images and (M, S, S) bool
+        boundary maps (True = boundary); the first ``n`` of each are drawn.
+    n : pairs per row.
+    path : where to save the figure (PNG), or None.
+
+    Returns
+    -------
+    matplotlib Figure, one row per dataset, ``2 n`` panels a row (image, label).
+    """
+    fig, axes = plt.subplots(len(rows), 2 * n, figsize=(2.2 * 2 * n, 2.3 * len(rows)),
+                             squeeze=False)
+    for r, (name, (images, boundaries)) in enumerate(rows.items()):
+        for k in range(n):
+            image_ax, label_ax = axes[r, 2 * k], axes[r, 2 * k + 1]
+            if k < len(images):
+                image_ax.imshow(images[k], cmap="gray", vmin=0, vmax=255)
+                label_ax.imshow(~np.asarray(boundaries[k], bool), cmap="gray", vmin=0, vmax=1)
+            image_ax.set_title(f"{name}: image" if k == 0 else "", fontsize=9, loc="left")
+            label_ax.set_title("label" if k == 0 else "", fontsize=9, loc="left")
+            image_ax.set_axis_off()
+            label_ax.set_axis_off()
+    fig.tight_layout()
+    return _save(fig, path)

@@ -37,7 +37,7 @@
 # (seed, MCS, site), so a seed gives the same volume whatever the number of threads.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper (L = 400)
+profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes) or paper (400^3 sites)
 L = None              # lattice edge; None: the profile's
 mcs = None            # Monte Carlo steps; None: the profile's
 snapshots = None      # list of MCS to keep; None: the profile's

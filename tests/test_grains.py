@@ -64,3 +64,22 @@ def test_periodic_grain_counts_once():
     corners[np.ix_([0, 5], [0, 5], [0, 5])] = 1      # the eight corners meet across the faces
     assert grains.grain_count_3d(corners) == 2
     assert grains.grain_count_3d(corners, periodic=False) == 9
+
+
+def test_connectivity_26_joins_edges_and_corners_also_across_the_box():
+    volume = np.zeros((6, 6, 6), np.int32)
+    volume[2, 2, 2] = volume[3, 3, 3] = 1            # corner contact inside the box
+    volume[0, 0, 0] = volume[5, 5, 5] = 2            # corner contact only through the wrap
+    assert grains.grain_count_3d(volume) == 3
+    assert grains.grain_count_3d(volume, connectivity=1) == 5
+    assert grains.grain_count_3d(volume, periodic=False) == 4
+    labelled = grains.grains_3d(volume)
+    assert labelled[2, 2, 2] == labelled[3, 3, 3] and labelled[0, 0, 0] == labelled[5, 5, 5]
+    assert set(np.unique(labelled)) == {0, 1, 2}
+
+
+def test_grains_3d_of_unique_ids_is_a_relabelling():
+    volume = np.random.default_rng(0).permutation(4 * 5 * 6).reshape(4, 5, 6).astype(np.int32)
+    labelled = grains.grains_3d(volume)
+    assert labelled.max() == volume.size - 1
+    assert len(np.unique(labelled)) == volume.size

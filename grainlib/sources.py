@@ -1,0 +1,537 @@
+"""Where micrographs come from: one interface, three sources.
+
+Every source returns ``(images, grain_ids)``: a uint8 ``(N, H, W)`` stack of grey
+micrographs and an int32 ``(N, H, W)`` stack of grain ids. Boundary maps are drawn from
+the grain ids later, with the one convention of :func:`grainlib.grains.boundaries`.
+
+- :func:`surrogate_sections`: the embedded surrogate specimen (:mod:`grainlib.specimen`).
+- :func:`read_folder`: images and labels from two folders, matched by file stem.
+- :func:`read_hdf5` / :func:`write_hdf5`: the layout of the authors' published pure-iron
+  dataset (groups ``real`` and ``simulated``; datasets ``image``, ``label``, ``boundary``,
+  stacked H x W x N, and ``shape``).
+
+:func:`load_real` picks the source named in the profile (``data.source``).
+Readers never write to the user's files or folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+from scipy import ndimage
+from skimage import io as skio
+from skimage.color import rgb2gray
+from skimage.measure import label as connected_components
+from skimage.segmentation import expand_labels
+
+from . import grains
+
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
+
+# A class of a two-valued label map counts as thin lines when a 3 x 3 erosion leaves at
+# most this fraction of its pixels (lines up to 3 px wide leave <= 1/3) ...
+_THIN_SURVIVORS = 0.34
+# ... and a grain-id map is refused as "not a label" when the median 4-connected region
+# of one value is smaller than this many pixels (a grey image has regions of 1-2 px).
+_MIN_MEDIAN_REGION = 8
+
+
+class SourceError(ValueError):
+    """Input data that cannot be read as micrographs with labels."""
+
+
+# --------------------------------------------------------------------------- surrogate
+
+
+def surrogate_sections(n: int, shape, *, seed: int = 0, **rendering):
+    """Sections of the embedded surrogate specimen.
+
+    Parameters
+    ----------
+    n : number of sections.
+    shape : (H, W) of each section in pixels.
+    seed : seed of the specimen.
+    **rendering : the profile's ``surrogate`` section (grain size, contrast, ...), passed
+        on to :func:`grainlib.specimen.sections`.
+
+    Returns
+    -------
+    images : (n, H, W) uint8.
+    grain_ids : (n, H, W) int32.
+    """
+    from . import specimen
+
+    images, grain_ids = specimen.sections(int(n), tuple(int(s) for s in shape),
+                                          seed=int(seed), **rendering)
+    return _checked_stack(np.asarray(images), np.asarray(grain_ids), "surrogate specimen")
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def _listing(folder: Path, what: str) -> dict[str, Path]:
+    if not folder.exists():
+        raise SourceError(f"{what} folder not found: {folder}")
+    if not folder.is_dir():
+        raise SourceError(f"{what} folder is not a folder: {folder}")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise SourceError(f"{what} folder {folder} holds no image files "
+                          f"(expected {', '.join(IMAGE_SUFFIXES)})")
+    by_stem: dict[str, Path] = {}
+    for path in files:
+        if path.stem in by_stem:
+            raise SourceError(f"{what} folder {folder}: two files with the stem "
+                              f"'{path.stem}': {by_stem[path.stem].name} and {path.name}")
+        by_stem[path.stem] = path
+    return by_stem
+
+
+def _read(path: Path) -> np.ndarray:
+    try:
+        return np.asarray(skio.imread(path))
+    except Exception as err:  # the imaging plugins raise many kinds of errors
+        raise SourceError(f"cannot read {path}: {err}") from None
+
+
+def _grey(image: np.ndarray, path: Path) -> np.ndarray:
+    """A 2D grey image from grey, RGB or RGBA input (RGB by luminance, rgb2gray)."""
+    if image.ndim == 3 and image.shape[-1] in (3, 4):
+        rgb = image[..., :3]
+        scale = 255.0 if image.dtype == np.uint8 else float(np.iinfo(image.dtype).max) \
+            if np.issubdtype(image.dtype, np.integer) else 1.0
+        grey = rgb2gray(rgb.astype(np.float64) / scale) * scale
+        return grey.astype(image.dtype) if np.issubdtype(image.dtype, np.integer) else grey
+    if image.ndim != 2:
+        raise SourceError(f"{path}: expected a 2D grey (or RGB) image, got shape {image.shape}")
+    return image
+
+
+def to_uint8(images: list[np.ndarray]) -> list[np.ndarray]:
+    """Grey images of any depth as uint8.
+
+    8-bit images are returned unchanged. Deeper images (16 bit, float) are scaled
+    linearly with ONE mapping for the whole list, from the smallest to the largest value
+    found in any of them onto 0..255, so the relative brightness of the images is kept.
+
+    Parameters
+    ----------
+    images : list of (H, W) arrays.
+
+    Returns
+    -------
+    list of (H, W) uint8 arrays.
+    """
+    if all(im.dtype == np.uint8 for im in images):
+        return list(images)
+    lo = min(float(im.min()) for im in images)
+    hi = max(float(im.max()) for im in images)
+    span = hi - lo if hi > lo else 1.0
+    return [im if im.dtype == np.uint8 else
+            np.round((im.astype(np.float64) - lo) * (255.0 / span)).astype(np.uint8)
+            for im in images]
+
+
+def _colour_codes(label: np.ndarray) -> np.ndarray:
+    """An (H, W, C) colour-coded label as one integer code per pixel."""
+    _, codes = np.unique(label.reshape(-1, label.shape[-1]), axis=0, return_inverse=True)
+    return codes.reshape(label.shape[:2]).astype(np.int64)
+
+
+def _survivors(mask: np.ndarray) -> float:
+    """Fraction of a mask's pixels left by a 3 x 3 erosion (the frame does not erode)."""
+    total = int(mask.sum())
+    if total == 0:
+        return 0.0
+    eroded = ndimage.binary_erosion(mask, np.ones((3, 3), bool), border_value=1)
+    return float(eroded.sum()) / total
+
+
+def boundary_value(label: np.ndarray, path="label") -> int:
+    """Which of the two values of a boundary map marks the boundaries.
+
+    The boundary class is the minority class that forms thin lines: a 3 x 3 erosion
+    removes (nearly) all of it, while the grains survive it.
+
+    Parameters
+    ----------
+    label : (H, W) array with exactly two distinct values.
+    path : name of the file, for error messages.
+
+    Returns
+    -------
+    int : the value of the boundary pixels.
+
+    Raises
+    ------
+    SourceError when neither value, or both, look like thin boundary lines.
+    """
+    values = np.unique(label)
+    if values.size != 2:
+        raise SourceError(f"{path}: a boundary map has two values, found {values.size}")
+    masks = [label == v for v in values]
+    survive = [_survivors(m) for m in masks]
+    thin = int(np.argmin(survive))
+    thick = 1 - thin
+    share = float(masks[thin].mean())
+    if survive[thin] > _THIN_SURVIVORS or survive[thick] < 2 * survive[thin] or share >= 0.5:
+        raise SourceError(
+            f"{path}: ambiguous boundary map: neither value forms thin lines of a minority "
+            f"class (value {values[0]}: {masks[0].mean():.1%} of pixels, "
+            f"{survive[0]:.0%} survive a 3x3 erosion; value {values[1]}: "
+            f"{masks[1].mean():.1%}, {survive[1]:.0%}); expected boundary lines at most "
+            f"3 px wide between grains")
+    return int(values[thin])
+
+
+def grains_from_boundary(boundary: np.ndarray) -> np.ndarray:
+    """Grain ids from a boundary map.
+
+    Grains are the 4-connected components of the non-boundary pixels; each boundary
+    pixel then joins the nearest grain (:func:`skimage.segmentation.expand_labels`).
+
+    Parameters
+    ----------
+    boundary : (H, W) bool, True on boundary pixels.
+
+    Returns
+    -------
+    (H, W) int32 grain ids 1..N, no pixel left unassigned.
+    """
+    boundary = np.asarray(boundary, bool)
+    if boundary.all():
+        raise SourceError("boundary map has no grain pixels")
+    cores = connected_components(~boundary, connectivity=1)
+    return expand_labels(cores, distance=max(boundary.shape)).astype(np.int32)
+
+
+def label_to_grain_ids(label: np.ndarray, path="label") -> tuple[np.ndarray, str]:
+    """Grain ids from a label image of unknown kind, and the kind found.
+
+    Kinds: a *boundary map* (two values, 0/1 or 0/max, either polarity; converted with
+    :func:`grains_from_boundary`), a *grain-id map* (integer ids, kept as they are; a
+    zero value that forms thin lines is taken as unlabelled boundary pixels and filled
+    from the neighbouring grains), or a colour-coded grain map (RGB, one colour a grain).
+
+    Parameters
+    ----------
+    label : (H, W) integer array, or (H, W, 3|4) colour-coded.
+    path : name of the file, for error messages.
+
+    Returns
+    -------
+    grain_ids : (H, W) int32.
+    kind : "boundary", "grain ids" or "colour grains".
+    """
+    label = np.asarray(label)
+    kind = "grain ids"
+    if label.ndim == 3 and label.shape[-1] in (3, 4):
+        label, kind = _colour_codes(label), "colour grains"
+    if label.ndim != 2:
+        raise SourceError(f"{path}: expected a 2D label map, got shape {label.shape}")
+    if np.issubdtype(label.dtype, np.floating):
+        if not np.all(np.isfinite(label)) or not np.all(label == np.round(label)):
+            raise SourceError(f"{path}: label values are not integers; expected a boundary "
+                              f"map or grain ids")
+        label = label.astype(np.int64)
+    elif not np.issubdtype(label.dtype, np.integer) and label.dtype != bool:
+        raise SourceError(f"{path}: unsupported label dtype {label.dtype}")
+    values = np.unique(label)
+    if values.size < 2:
+        raise SourceError(f"{path}: the label holds a single value ({values[0]}); expected "
+                          f"a boundary map (two values) or grain ids (many values)")
+    if values.size == 2 and kind == "colour grains":
+        label = (label == values[1]).astype(np.uint8)
+        values = np.array([0, 1])
+    top = np.iinfo(label.dtype).max if np.issubdtype(label.dtype, np.integer) else 1
+    if values.size == 2 and values[0] == 0 and values[1] in (1, 255, top):
+        boundary = label == boundary_value(label, path)
+        return grains_from_boundary(boundary), "boundary"
+    if values[0] < 0:
+        raise SourceError(f"{path}: negative label values ({values[0]}); expected a boundary "
+                          f"map (0/1 or 0/255) or non-negative grain ids")
+    if values[-1] > np.iinfo(np.int32).max:
+        raise SourceError(f"{path}: grain ids up to {values[-1]} do not fit int32")
+    # value 0 left out: it may be unlabelled boundary lines, broken up under 4-connectivity
+    regions = connected_components(label.astype(np.int64), background=0, connectivity=1)
+    sizes = np.bincount(regions.ravel())[1:]
+    median_region = float(np.median(sizes)) if sizes.size else 0.0
+    if median_region < _MIN_MEDIAN_REGION:
+        raise SourceError(
+            f"{path}: neither a boundary map nor grain ids: {values.size} values whose "
+            f"regions have a median size of {median_region:.0f} px (a grey image?); "
+            f"expected two values 0/1 or 0/255 (boundaries) or integer grain ids")
+    ids = label.astype(np.int32)
+    if values[0] == 0 and _survivors(ids == 0) <= _THIN_SURVIVORS and (ids == 0).mean() < 0.5:
+        # 0 drawn as thin lines between grains: unlabelled boundary pixels
+        ids = expand_labels(ids, distance=max(ids.shape)).astype(np.int32)
+    return ids, kind
+
+
+def read_folder(images_dir, labels_dir, return_kinds: bool = False):
+    """Micrographs with labels from two folders, matched by file stem.
+
+    Images: PNG or TIFF, 8 or 16 bit (or float), grey or RGB (RGB -> grey by luminance).
+    Deeper than 8 bit: scaled to uint8 by :func:`to_uint8` (one linear map, min..max of
+    the whole folder -> 0..255). Labels: boundary maps (0/1 or 0/255, either polarity),
+    grain-id maps or colour-coded grains; see :func:`label_to_grain_ids`.
+    Files are sorted by stem. Nothing is written to either folder.
+
+    Parameters
+    ----------
+    images_dir, labels_dir : folders (str or Path).
+    return_kinds : also return the kind of each label file.
+
+    Returns
+    -------
+    images : (N, H, W) uint8.
+    grain_ids : (N, H, W) int32.
+    kinds : list of N strings, only with ``return_kinds``.
+
+    Raises
+    ------
+    SourceError naming the file: missing or empty folder, an image without a label or a
+    label without an image, images of different sizes, an image and label of different
+    size, a label that is neither a boundary map nor grain ids, an ambiguous boundary map.
+    """
+    images_dir, labels_dir = Path(images_dir), Path(labels_dir)
+    image_files = _listing(images_dir, "images")
+    label_files = _listing(labels_dir, "labels")
+    lonely_images = sorted(set(image_files) - set(label_files))
+    lonely_labels = sorted(set(label_files) - set(image_files))
+    if lonely_images:
+        raise SourceError(f"image {image_files[lonely_images[0]]} has no label in {labels_dir} "
+                          f"({len(lonely_images)} images without a label)")
+    if lonely_labels:
+        raise SourceError(f"label {label_files[lonely_labels[0]]} has no image in {images_dir} "
+                          f"({len(lonely_labels)} labels without an image)")
+    images, ids, kinds = [], [], []
+    shape = None
+    for stem in sorted(image_files):
+        image_path, label_path = image_files[stem], label_files[stem]
+        image = _grey(_read(image_path), image_path)
+        label = _read(label_path)
+        if label.shape[:2] != image.shape:
+            raise SourceError(f"size mismatch: image {image_path} is {image.shape[0]} x "
+                              f"{image.shape[1]}, its label {label_path} is "
+                              f"{label.shape[0]} x {label.shape[1]}")
+        if shape is None:
+            shape = image.shape
+        elif image.shape != shape:
+            raise SourceError(f"image {image_path} is {image.shape[0]} x {image.shape[1]}, "
+                              f"expected {shape[0]} x {shape[1]} like the first image")
+        grain_ids, kind = label_to_grain_ids(label, label_path)
+        images.append(image)
+        ids.append(grain_ids)
+        kinds.append(kind)
+    stack = np.stack(to_uint8(images)), np.stack(ids).astype(np.int32)
+    return (*stack, kinds) if return_kinds else stack
+
+
+# --------------------------------------------------------------------------- HDF5
+
+
+def _stack_hwn(array: np.ndarray) -> np.ndarray:
+    """(N, H, W) -> (H, W, N), the published layout."""
+    return np.ascontiguousarray(np.moveaxis(array, 0, -1))
+
+
+def write_hdf5(path, group: str, images, grain_ids, overwrite: bool = False,
+               boundary_width: int = 2):
+    """Write one group of the published pure-iron layout.
+
+    The group holds ``label`` (grain ids, int32), ``boundary`` (uint8, 255 on boundary
+    pixels, from :func:`grainlib.grains.boundaries`), ``image`` (uint8, only when images
+    are given) - each stacked H x W x N - and ``shape`` = (H, W, N). Other groups of the
+    file are left as they are.
+
+    Parameters
+    ----------
+    path : HDF5 file, created when missing.
+    group : group name, e.g. ``"real"`` or ``"simulated"``.
+    images : (N, H, W) uint8, or None (the published ``simulated`` group has no images).
+    grain_ids : (N, H, W) integer.
+    overwrite : replace an existing group of that name; otherwise refuse.
+    boundary_width : width of the boundary lines.
+
+    Returns
+    -------
+    Path of the file.
+    """
+    path = Path(path)
+    grain_ids = np.asarray(grain_ids)
+    if grain_ids.ndim != 3 or not np.issubdtype(grain_ids.dtype, np.integer):
+        raise ValueError(f"grain_ids must be an (N, H, W) integer stack, got "
+                         f"{grain_ids.dtype} {grain_ids.shape}")
+    if images is not None:
+        images = np.asarray(images)
+        if images.shape != grain_ids.shape or images.dtype != np.uint8:
+            raise ValueError(f"images must be uint8 {grain_ids.shape} like grain_ids, got "
+                             f"{images.dtype} {images.shape}")
+    boundary = np.stack([grains.boundaries(ids, boundary_width) for ids in grain_ids])
+    n, h, w = grain_ids.shape
+    with h5py.File(path, "a") as f:
+        if group in f:
+            if not overwrite:
+                raise FileExistsError(f"{path} already holds a group '{group}'; pass "
+                                      f"overwrite=True to replace it")
+            del f[group]
+        g = f.create_group(group)
+        options = dict(compression="gzip", compression_opts=4, shuffle=True)
+        if images is not None:
+            g.create_dataset("image", data=_stack_hwn(images), **options)
+        g.create_dataset("label", data=_stack_hwn(grain_ids.astype(np.int32)), **options)
+        g.create_dataset("boundary", data=_stack_hwn(boundary.astype(np.uint8) * 255), **options)
+        g.create_dataset("shape", data=np.array([h, w, n], np.int64))
+    return path
+
+
+def read_hdf5(path, group: str = "real"):
+    """Read one group of the published pure-iron layout (see :func:`write_hdf5`).
+
+    ``label`` is read as grain ids; when a group has only ``boundary``, the grain ids are
+    drawn from it with :func:`grains_from_boundary`.
+
+    Parameters
+    ----------
+    path : HDF5 file.
+    group : ``"real"`` or ``"simulated"`` (or any group of that layout).
+
+    Returns
+    -------
+    images : (N, H, W) uint8, or None when the group holds no ``image``.
+    grain_ids : (N, H, W) int32.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(f"HDF5 file not found: {path}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise SourceError(f"{path}: not a readable HDF5 file ({err})") from None
+    with f:
+        if group not in f:
+            raise SourceError(f"{path}: no group '{group}'; groups found: "
+                              f"{', '.join(sorted(f)) or '(none)'}")
+        g = f[group]
+        if "label" in g:
+            labels = np.moveaxis(g["label"][()], -1, 0)
+            if not np.issubdtype(labels.dtype, np.integer):
+                raise SourceError(f"{path}:/{group}/label must hold integer grain ids, "
+                                  f"got {labels.dtype}")
+            grain_ids = labels.astype(np.int32)
+        elif "boundary" in g:
+            boundary = np.moveaxis(g["boundary"][()], -1, 0) > 0
+            grain_ids = np.stack([grains_from_boundary(b) for b in boundary])
+        else:
+            raise SourceError(f"{path}:/{group} has neither 'label' nor 'boundary'")
+        images = np.moveaxis(g["image"][()], -1, 0) if "image" in g else None
+        if "shape" in g:
+            h, w, n = (int(v) for v in np.ravel(g["shape"][()])[:3])
+            if grain_ids.shape != (n, h, w):
+                raise SourceError(f"{path}:/{group}/shape says {h} x {w} x {n}, the labels "
+                                  f"are {grain_ids.shape[1]} x {grain_ids.shape[2]} x "
+                                  f"{grain_ids.shape[0]}")
+    if images is not None:
+        if images.shape != grain_ids.shape:
+            raise SourceError(f"{path}:/{group}: image stack {images.shape} and label stack "
+                              f"{grain_ids.shape} differ (both read as N, H, W)")
+        images = np.stack(to_uint8(list(images))) if images.dtype != np.uint8 else images
+    return images, grain_ids
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def resolve(path) -> Path:
+    """A profile's path: absolute as given, relative ones against the project root."""
+    from .config import PROJECT_ROOT
+
+    path = Path(os.path.expanduser(str(path)))
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+def _checked_stack(images, grain_ids, what):
+    if images.ndim != 3 or images.shape != grain_ids.shape:
+        raise SourceError(f"{what}: images {images.shape} and grain ids {grain_ids.shape} "
+                          f"must be (N, H, W) stacks of one shape")
+    if images.dtype != np.uint8:
+        raise SourceError(f"{what}: images must be uint8, got {images.dtype}")
+    return images, grain_ids.astype(np.int32, copy=False)
+
+
+def load_real(cfg):
+    """The real micrographs of a profile, from the source named in ``cfg["data"]["source"]``.
+
+    - ``surrogate``: :func:`surrogate_sections` with ``data.n_images``,
+      ``data.image_shape``, ``cfg["seed"]`` and the ``surrogate`` section;
+    - ``folder``: :func:`read_folder` of ``data.images_dir`` and ``data.labels_dir``;
+    - ``hdf5``: :func:`read_hdf5` of ``data.hdf5_path``, group ``data.hdf5_group``.
+
+    Relative paths are resolved against the project root.
+
+    Returns
+    -------
+    images : (N, H, W) uint8.
+    grain_ids : (N, H, W) int32.
+    """
+    data = cfg["data"]
+    source = data["source"]
+    if source == "surrogate":
+        return surrogate_sections(data["n_images"], data["image_shape"], seed=cfg["seed"],
+                                  **cfg.get("surrogate", {}))
+    if source == "folder":
+        for key in ("images_dir", "labels_dir"):
+            if not data.get(key):
+                raise SourceError(f"data.source is 'folder' but data.{key} is not set")
+        return read_folder(resolve(data["images_dir"]), resolve(data["labels_dir"]))
+    if source == "hdf5":
+        if not data.get("hdf5_path"):
+            raise SourceError("data.source is 'hdf5' but data.hdf5_path is not set")
+        path = resolve(data["hdf5_path"])
+        images, grain_ids = read_hdf5(path, data["hdf5_group"])
+        if images is None:
+            raise SourceError(f"{path}:/{data['hdf5_group']} holds no 'image' dataset: real "
+                              f"data need micrographs")
+        return _checked_stack(images, grain_ids, str(path))
+    raise SourceError(f"data.source must be 'surrogate', 'folder' or 'hdf5', got {source!r}")
+
+
+def source_signature(cfg) -> dict:
+    """What the real data of a profile depend on, for fingerprinting stored artifacts.
+
+    For folders and files this includes each file's name, size and modification time, so
+    edited data are read again; for the surrogate, a hash of the generator's source.
+    """
+    data = cfg["data"]
+    source = data["source"]
+    if source == "surrogate":
+        import hashlib
+
+        from . import specimen
+
+        # the generator's code is part of what made the data: an edit remakes them
+        code = hashlib.sha256(Path(specimen.__file__).read_bytes()).hexdigest()[:16]
+        return {"source": source, "n_images": data["n_images"],
+                "image_shape": list(data["image_shape"]), "seed": cfg["seed"],
+                "surrogate": cfg.get("surrogate", {}), "specimen_code": code}
+
+    def stat(path: Path):
+        s = path.stat()
+        return [path.name, s.st_size, s.st_mtime_ns]
+
+    if source == "folder":
+        listing = []
+        for key in ("images_dir", "labels_dir"):
+            folder = resolve(data[key] or "")
+            if folder.is_dir():
+                listing.append([stat(p) for p in sorted(folder.iterdir()) if p.is_file()])
+        return {"source": source, "images_dir": data["images_dir"],
+                "labels_dir": data["labels_dir"], "files": listing}
+    path = resolve(data["hdf5_path"] or "")
+    return {"source": source, "hdf5_path": data["hdf5_path"], "group": data["hdf5_group"],
+            "file": stat(path) if path.is_file() else None}

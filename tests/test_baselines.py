@@ -1,0 +1,154 @@
+"""Tests of grainlib.baselines: convention, synthetic recovery, Table 3 on real iron."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from scipy import ndimage
+from scipy.spatial import cKDTree
+from skimage.morphology import skeletonize
+
+from grainlib import baselines, config, grains, metrics
+
+IRON = config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
+
+# Table 3 of the paper (MAP, ARI) and the floors this project's versions must keep on
+# the held-out iron sections 003-005 (set a little below the values measured there).
+PAPER = {"OTSU": (0.198, 0.204), "Canny": (0.464, 0.276), "Watershed": (0.263, 0.646),
+         "K-Means": (0.198, 0.204)}
+FLOORS = {"OTSU": (0.28, 0.52), "Canny": (0.26, 0.52), "Watershed": (0.41, 0.73),
+          "K-Means": (0.29, 0.57)}
+# Floors on the synthetic micrograph, just below the values measured with the defaults
+# tuned on iron (OTSU 0.30 / 0.57, Canny 0.39 / 0.51, Watershed 0.70 / 0.90, K-Means
+# 0.14 / 0.44). Open issue: OTSU, Canny and K-Means miss some clear boundaries touching
+# the frame of this image; see the report of the baselines task.
+SYNTHETIC_FLOORS = {"OTSU": (0.25, 0.5), "Canny": (0.3, 0.45), "Watershed": (0.6, 0.85),
+                    "K-Means": (0.1, 0.4)}
+
+
+def synthetic_micrograph(seed=0, shape=(240, 240), n_grains=25):
+    """A Voronoi grain map drawn as a micrograph: bright grains, dark 3-px boundaries,
+    uneven illumination and noise. Returns (uint8 image, bool true boundary map)."""
+    rng = np.random.default_rng(seed)
+    seeds = rng.uniform(0, 1, (n_grains, 2)) * shape
+    rows, cols = np.indices(shape)
+    _, nearest = cKDTree(seeds).query(np.stack([rows.ravel(), cols.ravel()], 1))
+    labels = nearest.reshape(shape).astype(np.int32)
+    image = np.full(shape, 215.0) + 15 * cols / shape[1]  # illumination gradient
+    image += rng.normal(0, 4, n_grains)[labels]  # grain-to-grain contrast
+    image[grains.boundaries(labels, width=3)] = 120
+    image += rng.normal(0, 8, shape)
+    specks = rng.integers(0, shape[0], (40, 2))  # dark specks inside grains
+    image[specks[:, 0], specks[:, 1]] = 100
+    return np.clip(image, 0, 255).astype(np.uint8), grains.boundaries(labels)
+
+
+@pytest.mark.parametrize("name", list(baselines.METHODS))
+def test_methods_follow_the_convention_and_recover_synthetic_grains(name):
+    image, truth = synthetic_micrograph()
+    before = image.copy()
+    boundary = baselines.METHODS[name](image)
+    assert boundary.shape == image.shape and boundary.dtype == bool
+    assert (image == before).all()
+    # the project's convention: lines about 2 pixels wide (pixels per skeleton pixel),
+    # never thick bands
+    assert 1.5 < boundary.sum() / skeletonize(boundary).sum() < 2.6
+    assert ndimage.binary_erosion(boundary, np.ones((3, 3))).mean() < 0.002
+    assert 0.01 < boundary.mean() < 0.2
+    map_floor, ari_floor = SYNTHETIC_FLOORS[name]
+    assert metrics.map_score(boundary, truth) > map_floor
+    assert metrics.ari(boundary, truth) > ari_floor
+
+
+@pytest.mark.parametrize("name", list(baselines.METHODS))
+def test_methods_are_deterministic(name):
+    image, _ = synthetic_micrograph(seed=1, shape=(120, 150), n_grains=10)
+    first = baselines.METHODS[name](image)
+    assert (baselines.METHODS[name](image) == first).all()
+
+
+@pytest.mark.parametrize("bad, words", [
+    (np.zeros((50, 50), np.float32), "uint8"),
+    (np.zeros((50, 50), np.uint16), "uint8"),
+    (np.zeros((50, 50, 3), np.uint8), "2D"),
+    (np.zeros((2, 50), np.uint8), "too small"),
+])
+@pytest.mark.parametrize("name", list(baselines.METHODS))
+def test_bad_images_raise(name, bad, words):
+    with pytest.raises(ValueError, match=words):
+        baselines.METHODS[name](bad)
+
+
+def test_bad_parameters_raise():
+    image, _ = synthetic_micrograph(shape=(60, 60), n_grains=4)
+    with pytest.raises(ValueError, match="low <= high"):
+        baselines.canny(image, low=50, high=10)
+    with pytest.raises(ValueError, match="n_clusters"):
+        baselines.kmeans(image, n_clusters=1)
+
+
+def test_blank_image_gives_no_boundary():
+    blank = np.full((80, 80), 230, np.uint8)
+    for name, method in baselines.METHODS.items():
+        assert not method(blank).any(), name
+
+
+def test_tile_cuts_four_tiles_of_an_800_image():
+    array = np.arange(800 * 800).reshape(800, 800)
+    tiles = baselines.tile(array)
+    assert len(tiles) == 4 and all(t.shape == (400, 400) for t in tiles)
+    assert tiles[1][0, 0] == 400 and tiles[2][0, 0] == 400 * 800
+    with pytest.raises(ValueError, match="tiles"):
+        baselines.tile(np.zeros((300, 800)))
+
+
+def test_tune_returns_the_best_of_the_grid():
+    pairs = [synthetic_micrograph(seed=s, shape=(120, 120), n_grains=8) for s in range(2)]
+    images, truths = zip(*pairs)
+    grid = {"min_grain": [50, 100000]}  # the second removes every grain
+    best, results = baselines.tune(baselines.otsu, images, truths, grid)
+    assert best == {"min_grain": 50}
+    assert isinstance(results, pd.DataFrame) and len(results) == 2
+    assert results["map"].iloc[0] > results["map"].iloc[1]
+    assert results["grains_found"].iloc[1] <= 1
+    with pytest.raises(ValueError, match="as many"):
+        baselines.tune(baselines.otsu, images, truths[:1], grid)
+    with pytest.raises(ValueError, match="score"):
+        baselines.tune(baselines.otsu, images, truths, grid, score="speed")
+
+
+def test_configured_methods_use_the_profile():
+    cfg = config.load("demo", {"baselines.canny.min_grain": 100000})
+    methods = baselines.configured(cfg)
+    assert set(methods) == set(baselines.METHODS)
+    image, _ = synthetic_micrograph(shape=(120, 120), n_grains=8)
+    assert not methods["Canny"](image).any()  # every grain dropped: the override arrived
+    assert methods["OTSU"](image).any()
+
+
+def _iron_tiles(sections):
+    if not IRON.is_dir():
+        pytest.skip(f"real iron sections not found at {IRON}")
+    images, truths = [], []
+    for section in sections:
+        image = np.array(Image.open(IRON / "images" / f"{section:03d}.png"))
+        ids = np.array(Image.open(IRON / "instances" / f"{section:03d}.png")).astype(np.int32)
+        images += baselines.tile(image)
+        truths += baselines.tile(grains.boundaries(ids, width=2))
+    return images, truths
+
+
+def test_table3_on_held_out_iron_sections():
+    images, truths = _iron_tiles([3, 4, 5])  # defaults were tuned on sections 1-2
+    rows = {}
+    for name, method in baselines.METHODS.items():
+        _, means = metrics.evaluate([method(image) for image in images], truths)
+        rows[name] = {"MAP": means["map"], "ARI": means["ari"],
+                      "paper MAP": PAPER[name][0], "paper ARI": PAPER[name][1],
+                      "grains found": means["grains_found"], "grains true": means["grains_true"]}
+    table = pd.DataFrame(rows).T
+    print(f"\nTable 3, classical methods, iron sections 003-005 ({len(images)} tiles of 400 x 400)")
+    print(table.round(3).to_string())
+    for name, (map_floor, ari_floor) in FLOORS.items():
+        assert rows[name]["MAP"] >= map_floor, name
+        assert rows[name]["ARI"] >= ari_floor, name

@@ -1,0 +1,266 @@
+"""grainlib.sources: folder, HDF5 and surrogate sources; bad input refused, input untouched."""
+
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.spatial import cKDTree
+from skimage import io as skio
+
+from grainlib import config, grains, sources
+from grainlib.sources import SourceError
+
+IRON = config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
+
+
+def voronoi_ids(shape=(64, 80), n=12, seed=0):
+    """(H, W) int32 grain ids 1..n of a Voronoi tessellation of random seeds."""
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 1, (n, 2)) * shape
+    grid = np.stack(np.meshgrid(*map(np.arange, shape), indexing="ij"), -1).reshape(-1, 2)
+    return (cKDTree(points).query(grid)[1].reshape(shape) + 1).astype(np.int32)
+
+
+def stacks(n=3, shape=(64, 80), seed=0):
+    ids = np.stack([voronoi_ids(shape, 12, seed + k) for k in range(n)])
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, ids.shape).astype(np.uint8)
+    return images, ids
+
+
+def snapshot(*folders):
+    """Bytes and mtimes of every file under the folders."""
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns)
+            for f in folders for p in sorted(Path(f).rglob("*")) if p.is_file()}
+
+
+def write_folder(root, images, labels, suffix=".png"):
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir(parents=True)
+    for k, (image, label) in enumerate(zip(images, labels)):
+        skio.imsave(root / "images" / f"{k:03d}{suffix}", image, check_contrast=False)
+        skio.imsave(root / "labels" / f"{k:03d}{suffix}", label, check_contrast=False)
+    return root / "images", root / "labels"
+
+
+def same_partition(a, b, where=None):
+    """True when label maps a and b split the pixels (in ``where``) the same way."""
+    where = np.ones(a.shape, bool) if where is None else where
+    pairs = np.unique(np.stack([a[where], b[where]]), axis=1)
+    return (len(np.unique(pairs[0])) == pairs.shape[1] == len(np.unique(pairs[1])))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_folder_round_trip_grain_ids(tmp_path, suffix):
+    images, ids = stacks()
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16), suffix)
+    got_images, got_ids, kinds = sources.read_folder(images_dir, labels_dir, return_kinds=True)
+    assert got_images.dtype == np.uint8 and got_ids.dtype == np.int32
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_ids, ids)
+    assert kinds == ["grain ids"] * 3
+
+
+def test_folder_scales_16_bit_images_with_one_linear_map(tmp_path):
+    images, ids = stacks(2)
+    deep = images.astype(np.uint16) * 16 + 1000  # 1000 .. 5080
+    images_dir, labels_dir = write_folder(tmp_path, deep, ids.astype(np.uint16))
+    got, _ = sources.read_folder(images_dir, labels_dir)
+    lo, hi = deep.min(), deep.max()
+    expected = np.round((deep - lo) * 255.0 / (hi - lo)).astype(np.uint8)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("boundary_is, grain_is", [(255, 0), (0, 255), (1, 0), (0, 1)])
+def test_folder_detects_boundary_maps_of_either_polarity(tmp_path, boundary_is, grain_is):
+    images, ids = stacks(2)
+    boundary = np.stack([grains.boundaries(i, 2) for i in ids])
+    maps = np.where(boundary, boundary_is, grain_is).astype(np.uint8)
+    images_dir, labels_dir = write_folder(tmp_path, images, maps)
+    _, got, kinds = sources.read_folder(images_dir, labels_dir, return_kinds=True)
+    assert kinds == ["boundary", "boundary"]
+    for truth, found, b in zip(ids, got, boundary):
+        assert found.min() >= 1  # every boundary pixel joined a grain
+        assert len(np.unique(found)) == len(np.unique(truth))
+        assert same_partition(truth, found, ~b)
+        # most boundary pixels join the grain they belong to (the rest its neighbour)
+        core = ~b
+        to_truth = dict(zip(found[core], truth[core]))
+        mapped = np.vectorize(to_truth.get)(found[b])
+        assert np.mean(mapped == truth[b]) > 0.6
+
+
+def test_grain_id_map_with_zero_boundary_lines_is_filled():
+    ids = voronoi_ids((64, 64), 10, 3)
+    with_lines = np.where(grains.boundaries(ids, 1), 0, ids)
+    filled, kind = sources.label_to_grain_ids(with_lines.astype(np.uint16), "x.png")
+    assert kind == "grain ids" and filled.min() >= 1
+    lines = with_lines == 0
+    np.testing.assert_array_equal(filled[~lines], ids[~lines])  # ids kept as given
+    assert lines.any() and len(np.unique(filled)) == len(np.unique(ids))
+
+
+def test_colour_coded_grains():
+    ids = voronoi_ids((48, 48), 8, 1)
+    palette = np.random.default_rng(0).integers(0, 256, (ids.max() + 1, 3)).astype(np.uint8)
+    found, kind = sources.label_to_grain_ids(palette[ids], "c.png")
+    assert kind == "colour grains" and same_partition(ids, found)
+
+
+def bad_case(tmp_path, case):
+    images, ids = stacks(2)
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
+    if case == "missing folder":
+        return tmp_path / "nope", labels_dir, "nope"
+    if case == "empty folder":
+        (tmp_path / "empty").mkdir()
+        (tmp_path / "empty" / "notes.txt").write_text("no images here")
+        return tmp_path / "empty", labels_dir, "no image files"
+    if case == "image without label":
+        skio.imsave(images_dir / "007.png", images[0], check_contrast=False)
+        return images_dir, labels_dir, "007.png"
+    if case == "label without image":
+        skio.imsave(labels_dir / "009.png", ids[0].astype(np.uint16), check_contrast=False)
+        return images_dir, labels_dir, "009.png"
+    if case == "size mismatch":
+        skio.imsave(labels_dir / "001.png", ids[1, :32].astype(np.uint16), check_contrast=False)
+        return images_dir, labels_dir, "001.png"
+    if case == "neither":
+        noise = np.random.default_rng(0).integers(0, 200, ids[1].shape).astype(np.uint8)
+        skio.imsave(labels_dir / "001.png", noise, check_contrast=False)
+        return images_dir, labels_dir, "001.png"
+    if case == "ambiguous":
+        halves = np.zeros(ids[1].shape, np.uint8)
+        halves[:, : halves.shape[1] // 2] = 255  # two thick regions, no lines
+        skio.imsave(labels_dir / "001.png", halves, check_contrast=False)
+        return images_dir, labels_dir, "ambiguous"
+    if case == "single value":
+        skio.imsave(labels_dir / "001.png", np.zeros(ids[1].shape, np.uint8), check_contrast=False)
+        return images_dir, labels_dir, "single value"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["missing folder", "empty folder", "image without label",
+                                  "label without image", "size mismatch", "neither",
+                                  "ambiguous", "single value"])
+def test_folder_refuses_bad_input_and_leaves_it_alone(tmp_path, case):
+    images_dir, labels_dir, words = bad_case(tmp_path, case)
+    before = snapshot(tmp_path)
+    with pytest.raises(SourceError, match=words):
+        sources.read_folder(images_dir, labels_dir)
+    assert snapshot(tmp_path) == before
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in tmp_path.iterdir())
+
+
+def test_hdf5_round_trip_and_groups(tmp_path):
+    path = tmp_path / "iron.h5"
+    images, ids = stacks(3)
+    sources.write_hdf5(path, "real", images, ids)
+    sources.write_hdf5(path, "simulated", None, ids[:2] + 100)
+    got_images, got_ids = sources.read_hdf5(path, "real")
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_ids, ids)
+    no_images, sim_ids = sources.read_hdf5(path, "simulated")
+    assert no_images is None
+    np.testing.assert_array_equal(sim_ids, ids[:2] + 100)
+    with h5py.File(path, "r") as f:
+        h, w, n = ids.shape[1], ids.shape[2], ids.shape[0]
+        assert f["real/image"].shape == f["real/label"].shape == f["real/boundary"].shape == (h, w, n)
+        assert list(f["real/shape"][()]) == [h, w, n]
+        assert "image" not in f["simulated"]
+        boundary = f["real/boundary"][()]
+        assert set(np.unique(boundary)) == {0, 255}
+        np.testing.assert_array_equal(boundary[..., 1] > 0, grains.boundaries(ids[1], 2))
+
+
+def test_hdf5_refuses_overwrite_and_keeps_other_groups(tmp_path):
+    path = tmp_path / "iron.h5"
+    images, ids = stacks(2)
+    sources.write_hdf5(path, "real", images, ids)
+    sources.write_hdf5(path, "simulated", None, ids)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError, match="real"):
+        sources.write_hdf5(path, "real", images[::-1], ids[::-1])
+    assert path.read_bytes() == before
+    sources.write_hdf5(path, "real", images[::-1], ids[::-1], overwrite=True)
+    np.testing.assert_array_equal(sources.read_hdf5(path, "real")[1], ids[::-1])
+    np.testing.assert_array_equal(sources.read_hdf5(path, "simulated")[1], ids)
+
+
+def test_read_published_layout_written_by_h5py(tmp_path):
+    images, ids = stacks(2, (40, 56))
+    path = tmp_path / "published.h5"
+    boundary = np.stack([grains.boundaries(i) for i in ids]).astype(np.uint8) * 255
+    with h5py.File(path, "w") as f:
+        real = f.create_group("real")
+        real["image"] = np.moveaxis(images, 0, -1)
+        real["label"] = np.moveaxis(ids, 0, -1).astype(np.uint16)
+        real["boundary"] = np.moveaxis(boundary, 0, -1)
+        real["shape"] = [40, 56, 2]
+        sim = f.create_group("simulated")  # only boundaries: ids come from them
+        sim["boundary"] = np.moveaxis(boundary, 0, -1)
+        sim["shape"] = [40, 56, 2]
+    got_images, got_ids = sources.read_hdf5(path, "real")
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_ids, ids)
+    _, sim_ids = sources.read_hdf5(path, "simulated")
+    assert same_partition(ids[0], sim_ids[0], boundary[0] == 0)
+    with pytest.raises(SourceError, match="no group 'other'"):
+        sources.read_hdf5(path, "other")
+    with pytest.raises(SourceError, match="not found"):
+        sources.read_hdf5(tmp_path / "missing.h5")
+
+
+def test_load_real_dispatches_on_source(tmp_path):
+    images, ids = stacks(2)
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
+    sources.write_hdf5(tmp_path / "x.h5", "real", images, ids)
+    from_folder = sources.load_real(config.load("smoke", {
+        "data.source": "folder", "data.images_dir": str(images_dir),
+        "data.labels_dir": str(labels_dir)}))
+    from_hdf5 = sources.load_real(config.load("smoke", {
+        "data.source": "hdf5", "data.hdf5_path": str(tmp_path / "x.h5")}))
+    for got_images, got_ids in (from_folder, from_hdf5):
+        np.testing.assert_array_equal(got_images, images)
+        np.testing.assert_array_equal(got_ids, ids)
+    with pytest.raises(SourceError, match="labels_dir"):
+        sources.load_real(config.load("smoke", {"data.source": "folder",
+                                                "data.images_dir": str(images_dir)}))
+
+
+def test_surrogate_sections_shape_dtype_and_seed():
+    from grainlib import specimen
+    if not hasattr(specimen, "sections"):
+        pytest.skip("grainlib.specimen.sections is not written yet")
+    images, ids = sources.surrogate_sections(2, (64, 72), seed=1)
+    assert images.shape == ids.shape == (2, 64, 72)
+    assert images.dtype == np.uint8 and ids.dtype == np.int32
+    again = sources.surrogate_sections(2, (64, 72), seed=1)
+    np.testing.assert_array_equal(again[0], images)
+    np.testing.assert_array_equal(again[1], ids)
+
+
+def test_iron_sections_profile_reads_the_real_sections():
+    if not IRON.is_dir():
+        pytest.skip(f"real iron sections not present at {IRON}")
+    cfg = config.load("iron-sections")
+    images, ids = sources.load_real(cfg)
+    assert images.shape == ids.shape == (5, 800, 800)
+    assert images.dtype == np.uint8 and ids.dtype == np.int32
+    np.testing.assert_array_equal(ids[0], np.asarray(Image.open(IRON / "instances" / "001.png")))
+    assert 170 <= len(np.unique(ids[4])) <= 195
+
+
+def test_source_signature_follows_the_files(tmp_path):
+    images, ids = stacks(2)
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
+    cfg = config.load("smoke", {"data.source": "folder", "data.images_dir": str(images_dir),
+                                "data.labels_dir": str(labels_dir)})
+    before = sources.source_signature(cfg)
+    assert before == sources.source_signature(cfg)
+    skio.imsave(images_dir / "000.png", images[1], check_contrast=False)
+    os.utime(images_dir / "000.png", ns=(1, 1))
+    assert sources.source_signature(cfg) != before
