@@ -434,32 +434,3 @@ def sections(n, shape, *, seed=0, **params):
     for i in range(n):
         images[i] = render(grain_ids[i], seed=render_seeds[i], **rendering)
     return images, grain_ids
-
-
-def render_flat(grain_ids, *, seed=0, grain_grey=(150, 250), boundary_grey=0) -> np.ndarray:
-    """The plain "simulated image" of a grain map, the baseline the surrogate improves on.
-
-    Each grain one flat grey drawn uniformly from ``grain_grey``; boundary pixels
-    (:func:`grainlib.grains.boundaries`, width 2) at ``boundary_grey``; no texture.
-
-    Parameters
-    ----------
-    grain_ids : (H, W) integer grain ids.
-    seed : seed of the numpy random Generator.
-    grain_grey : (low, high) grey levels of the grains, 0 <= low <= high <= 255.
-    boundary_grey : grey level of the boundary pixels, 0..255.
-
-    Returns
-    -------
-    (H, W) uint8 image.
-    """
-    grain_ids = _check_grain_ids(grain_ids)
-    low, high = grain_grey
-    if not 0 <= low <= high <= 255 or not 0 <= boundary_grey <= 255:
-        raise ValueError("grain_grey must be (low, high) with 0 <= low <= high <= 255 and "
-                         f"boundary_grey in [0, 255], got {grain_grey!r} and {boundary_grey!r}")
-    ids, dense = np.unique(grain_ids, return_inverse=True)
-    grey = np.random.default_rng(seed).uniform(low, high, len(ids))
-    image = grey[dense.reshape(grain_ids.shape)]
-    image[grains.boundaries(grain_ids, 2)] = boundary_grey
-    return np.rint(image).astype(np.uint8)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grainlib import appearance, config, grains, specimen
+from grainlib import appearance, config, grains, patches, specimen
 
 IRON = config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
 
@@ -122,9 +122,10 @@ def test_surrogate_at_real_grain_size_looks_like_real_iron():
     real_ids = np.stack([np.array(Image.open(IRON / "instances" / f"{i:03d}.png")).astype(np.int32)
                          for i in (1, 5)])
     images, grain_ids = specimen.sections(2, (800, 800), seed=0)
-    flat = np.stack([specimen.render_flat(g, seed=i) for i, g in enumerate(grain_ids)])
+    flat = np.stack([patches.render_flat(g, grains.boundaries(g), (150, 250), 0, seed=i)
+                     for i, g in enumerate(grain_ids)])
     # the flattering flat rendering: the real interior and boundary means
-    flat_real_greys = np.stack([specimen.render_flat(g, grain_grey=(245, 245), boundary_grey=170)
+    flat_real_greys = np.stack([patches.render_flat(g, grains.boundaries(g), (245, 245), 170)
                                 for g in grain_ids])
     surrogate_emd = appearance.histogram_distance(images, real)
     assert surrogate_emd < appearance.histogram_distance(flat, real) / 5
