@@ -121,7 +121,6 @@ else:
 # images of the same specimen are from the pooled five.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 real_name = f"real ({cfg['data']['source']})"
 compared = {real_name: (data.real_images, data.real_grain_ids),
             "simulated": (data.simulated.images, data.simulated.grain_ids)}
