@@ -107,6 +107,26 @@ def optional(param: Param) -> Param:
 
 
 # The schema: section -> key -> Param. Chapters add their own sections below.
+def _baseline_steps(smooth, background_size, marker_depth, merge_below, min_grain,
+                    min_fragment=None, close_radius=None) -> dict[str, Param]:
+    """The parameters of the pre- and post-processing steps the baselines share
+    (grainlib.baselines, steps 1-6), with one method's defaults."""
+    steps = {
+        "smooth": integer(smooth, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
+        "background_size": integer(background_size,
+                                   "Black-hat disk diameter: dark lines thinner stay.", lo=3),
+        "min_fragment": integer(min_fragment, "Boundary fragments with fewer pixels are removed.",
+                                lo=0),
+        "close_radius": integer(close_radius, "Radius of the closing that bridges boundary gaps.",
+                                lo=0),
+        "marker_depth": number(marker_depth, "h of the h-maxima that make the grain cores.", lo=0),
+        "merge_below": number(merge_below, "Merge grains whose boundary darkness is below "
+                              "this (0: never).", lo=0),
+        "min_grain": integer(min_grain, "Grains with fewer pixels merge into neighbours.", lo=0),
+    }
+    return {key: param for key, param in steps.items() if param.default is not None}
+
+
 SCHEMA: dict[str, Any] = {
     "description": text("", "One line saying what the profile is for."),
     "seed": integer(0, "Seed of every random choice in the run.", lo=0),
@@ -212,45 +232,25 @@ SCHEMA: dict[str, Any] = {
     },
     "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.baselines.tune)
         "otsu": {
-            "smooth": integer(9, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
-            "background_size": integer(35, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
             "low_ratio": number(0.4, "Hysteresis low threshold / Otsu threshold.", lo=0, hi=1),
-            "min_fragment": integer(30, "Boundary fragments with fewer pixels are removed.", lo=0),
-            "close_radius": integer(2, "Radius of the closing that bridges boundary gaps.", lo=0),
-            "marker_depth": number(3.0, "h of the h-maxima of the distance to the lines (grain cores).", lo=0),
-            "merge_below": number(20.0, "Merge grains whose boundary darkness is below this (0: never).", lo=0),
-            "min_grain": integer(50, "Grains with fewer pixels merge into neighbours.", lo=0),
+            **_baseline_steps(smooth=9, background_size=35, min_fragment=30, close_radius=2,
+                              marker_depth=3.0, merge_below=20.0, min_grain=50),
         },
         "canny": {
-            "smooth": integer(5, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
-            "background_size": integer(35, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
             "sigma": number(0.5, "Gaussian smoothing of Canny, pixels.", lo=0),
             "low": number(0.8, "Canny low hysteresis threshold, quantile of the gradient.", lo=0, hi=1),
             "high": number(0.9, "Canny high hysteresis threshold, quantile (>= low).", lo=0, hi=1),
-            "min_fragment": integer(15, "Edge fragments with fewer pixels are removed.", lo=0),
-            "close_radius": integer(1, "Radius of the closing that fuses double edges.", lo=0),
-            "marker_depth": number(4.0, "h of the h-maxima of the distance to the lines (grain cores).", lo=0),
-            "merge_below": number(30.0, "Merge grains whose boundary darkness is below this (0: never).", lo=0),
-            "min_grain": integer(50, "Grains with fewer pixels merge into neighbours.", lo=0),
+            **_baseline_steps(smooth=5, background_size=35, min_fragment=15, close_radius=1,
+                              marker_depth=4.0, merge_below=30.0, min_grain=50),
         },
-        "watershed": {
-            "smooth": integer(9, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
-            "background_size": integer(25, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
-            "marker_depth": number(3.0, "h of the h-maxima of the distance map (marker cores).", lo=0),
-            "merge_below": number(20.0, "Merge grains whose boundary darkness is below this (0: never).", lo=0),
-            "min_grain": integer(50, "Grains with fewer pixels merge into neighbours.", lo=0),
-        },
+        "watershed": _baseline_steps(smooth=9, background_size=25, marker_depth=3.0,
+                                     merge_below=20.0, min_grain=50),
         "kmeans": {
             "n_clusters": integer(4, "Grey-level clusters k.", lo=2),
-            "smooth": integer(5, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
-            "background_size": integer(35, "Black-hat disk diameter: dark lines thinner stay.", lo=3),
-            "min_fragment": integer(60, "Boundary fragments with fewer pixels are removed.", lo=0),
-            "close_radius": integer(1, "Radius of the closing that bridges boundary gaps.", lo=0),
-            "marker_depth": number(4.0, "h of the h-maxima of the distance to the lines (grain cores).", lo=0),
-            "merge_below": number(30.0, "Merge grains whose boundary darkness is below this (0: never).", lo=0),
-            "min_grain": integer(50, "Grains with fewer pixels merge into neighbours.", lo=0),
             "sample": integer(20000, "Pixels the clustering is fitted on.", lo=10),
             "seed": integer(0, "Seed of the pixel sample and k-means++.", lo=0),
+            **_baseline_steps(smooth=5, background_size=35, min_fragment=60, close_radius=1,
+                              marker_depth=4.0, merge_below=30.0, min_grain=50),
         },
     },
 }
