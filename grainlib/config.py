@@ -170,6 +170,10 @@ SCHEMA: dict[str, Any] = {
                                   "for every source (grains.boundaries).", lo=1, hi=8),
         "simulated_patches": integer(384, "Simulated patches cut from sections of the Potts "
                                      "volume along its three axes (paper: 28,800).", lo=1),
+        "simulated_zoom": integer(1, "Pixels per Potts lattice site along each side: "
+                                  "simulated sections are enlarged by this (nearest neighbour, "
+                                  "boundaries drawn afterwards) to reach the real grain size "
+                                  "when the volume's grains are too small.", lo=1, hi=16),
         "simulated_grey": integers([120, 230], "Simulated images: each grain one flat grey "
                                    "drawn uniformly from this (low, high) range.",
                                    lo=0, hi=255, length=2),
@@ -229,6 +233,35 @@ SCHEMA: dict[str, Any] = {
         "scratches": number(6.0, "Polishing scratches per million pixels.", lo=0, hi=1000),
         "scratch_depth": number(25.0, "Mean darkening of a scratch, grey levels.", lo=0, hi=255),
         "blur": number(0.6, "Sigma of the Gaussian blur of the optics, pixels.", lo=0, hi=10),
+    },
+    "transfer": {  # pix2pix (grainlib.transfer); defaults: the demo's CPU-sized networks
+        "width": integer(32, "Generator channels at the first level (pix2pix: 64).", lo=1),
+        "depth": integer(4, "Generator stride-2 levels; patch sides are padded to multiples of "
+                         "2**depth (the authors' unet_16: 4).", lo=1, hi=8),
+        "max_width": integer(256, "Cap on the generator's channels per level (pix2pix: 512).",
+                             lo=1),
+        "disc_width": integer(32, "Discriminator channels at its first layer (pix2pix: 64).",
+                              lo=1),
+        "disc_layers": integer(3, "Discriminator stride-2 layers (3: 70 x 70 PatchGAN).",
+                               lo=1, hi=6),
+        "steps": integer(600, "Training steps (mini-batches), when epochs is null.", lo=1),
+        "epochs": optional(integer(None, "Passes over the training patches (paper: 200); "
+                                   "sets the steps from the data size.", lo=1)),
+        "batch_size": integer(8, "Patches per mini-batch (paper: 8).", lo=1),
+        "crop": optional(integer(64, "Train on random crops of this side (a multiple of "
+                                 "2**depth); null: whole patches (paper).", lo=16)),
+        "lr": number(2e-4, "Adam learning rate of both networks (paper: 2e-4).", lo=0),
+        "beta1": number(0.5, "Adam beta1 (pix2pix: 0.5).", lo=0, hi=1),
+        "decay_from": number(0.5, "Share of the steps at constant learning rate before it "
+                             "decays linearly to 0 (pix2pix: 100 of 200 epochs).", lo=0, hi=1),
+        "l1_weight": number(100.0, "Weight lambda of the L1 term (paper: 100).", lo=0),
+        "gan_loss": choice("lsgan", ("lsgan", "vanilla"),
+                           "Adversarial loss: least squares (the authors' code) or "
+                           "cross-entropy (pix2pix paper)."),
+        "augment": boolean(True, "Random flips and 90-degree rotations of label and image "
+                           "together."),
+        "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
+        "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
     "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.baselines.tune)
         "otsu": {
@@ -388,6 +421,16 @@ def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) 
     elif not Path(cfg["figures_dir"]).is_absolute():
         cfg["figures_dir"] = str(PROJECT_ROOT / cfg["figures_dir"])
     return cfg
+
+
+def section(name: str, values: Mapping | None = None, profile: str = "demo") -> dict:
+    """One section of a profile (``"transfer"``, ...): ``profile``'s values with ``values``
+    (a full or partial section, e.g. ``cfg["transfer"]``) on top, checked.
+
+    >>> section("transfer", {"steps": 5})["steps"]
+    5
+    """
+    return load(profile, {name: dict(values or {})})[name]
 
 
 def describe(section: str | None = None) -> str:

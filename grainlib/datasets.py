@@ -95,7 +95,7 @@ class Datasets:
 # --------------------------------------------------------------------------- params
 
 
-def _params(cfg) -> dict:
+def piece_params(cfg) -> dict:
     """The parameters each stored piece depends on (each includes its inputs')."""
     data = cfg["data"]
     real = {"version": VERSION, **sources.source_signature(cfg)}
@@ -107,6 +107,7 @@ def _params(cfg) -> dict:
     simulated = {"train": train, "potts": cfg["potts"], "seed": cfg["seed"], **cutting,
                  "count": data["simulated_patches"], "grey": list(data["simulated_grey"]),
                  "boundary_grey": data["simulated_boundary_grey"],
+                 "zoom": data["simulated_zoom"],
                  "match_snapshot": data["match_snapshot"], "match_patches": _MATCH_PATCHES}
     return {"data_real": real, "data_split": split, "data_train": train, "data_test": test,
             "data_fractions": fractions, "data_simulated": simulated}
@@ -135,7 +136,7 @@ def mean_grain_area(grain_ids) -> float:
 
 
 def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int = _MATCH_PATCHES,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 0, zoom: int = 1) -> pd.DataFrame:
     """Mean section grain area of each Potts snapshot, and which matches the real data.
 
     Parameters
@@ -145,6 +146,7 @@ def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int =
     size : patch side S, the same as the real patches'.
     count : simulated patches measured per snapshot (the same positions for each).
     seed : seed of the patch positions.
+    zoom : pixels per lattice site (:func:`grainlib.patches.periodic_crops`).
 
     Returns
     -------
@@ -154,7 +156,7 @@ def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int =
     """
     rows = []
     for mcs, volume in sorted(volumes.items()):
-        crops = patches.periodic_crops(volume, size, count, seed)
+        crops = patches.periodic_crops(volume, size, count, seed, zoom=zoom)
         areas = [grains.grain_areas(ids) for ids in crops.grain_ids]
         pooled = np.concatenate(areas)
         rows.append({"mcs": int(mcs),
@@ -167,7 +169,7 @@ def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int =
 
 
 def simulated_patches(volume, size: int, count: int, seed: int = 0, boundary_width: int = 2,
-                      grey_range=(120, 230), boundary_grey: int = 40) -> PatchSet:
+                      grey_range=(120, 230), boundary_grey: int = 40, zoom: int = 1) -> PatchSet:
     """Simulated patches of a Potts volume: flat-grey images, grain ids, boundary maps.
 
     Patches are cut by :func:`grainlib.patches.periodic_crops` (sections along all three
@@ -180,6 +182,7 @@ def simulated_patches(volume, size: int, count: int, seed: int = 0, boundary_wid
     size, count : patch side S and number of patches M.
     seed : seed of positions and greys.
     boundary_width, grey_range, boundary_grey : see :func:`grainlib.patches.render_flat`.
+    zoom : pixels per lattice site (:func:`grainlib.patches.periodic_crops`).
 
     Returns
     -------
@@ -187,7 +190,7 @@ def simulated_patches(volume, size: int, count: int, seed: int = 0, boundary_wid
     """
     rng = np.random.default_rng(seed)
     crop_seed, grey_seed = (int(s) for s in rng.integers(0, 2**31, 2))
-    crops = patches.periodic_crops(volume, size, count, crop_seed, boundary_width)
+    crops = patches.periodic_crops(volume, size, count, crop_seed, boundary_width, zoom)
     crops.images = patches.render_flat(crops.grain_ids, crops.boundaries, grey_range,
                                        boundary_grey, grey_seed)
     return crops
@@ -273,7 +276,7 @@ def build(cfg, progress: bool = True) -> Datasets:
     Datasets.
     """
     data = cfg["data"]
-    params = _params(cfg)
+    params = piece_params(cfg)
     store = Store(cfg["run_dir"])
     steps = tqdm(total=6, desc="datasets", disable=not progress)
 
@@ -314,13 +317,14 @@ def build(cfg, progress: bool = True) -> Datasets:
         volumes.setdefault(int(cfg["potts"]["mcs"]), result.volume)
         real_area = mean_grain_area(train["grain_ids"])
         seed = _seed(cfg, _SIMULATED_CROPS)
-        table = match_snapshot(volumes, real_area, data["patch_size"], _MATCH_PATCHES, seed)
+        zoom = data["simulated_zoom"]
+        table = match_snapshot(volumes, real_area, data["patch_size"], _MATCH_PATCHES, seed, zoom)
         mcs = (int(table.loc[table["chosen"], "mcs"].iloc[0]) if data["match_snapshot"]
                else int(cfg["potts"]["mcs"]))
         table["chosen"] = table["mcs"] == mcs
         chosen = simulated_patches(
             volumes[mcs], data["patch_size"], data["simulated_patches"], seed,
-            data["boundary_width"], data["simulated_grey"], data["simulated_boundary_grey"])
+            data["boundary_width"], data["simulated_grey"], data["simulated_boundary_grey"], zoom)
         return {"patches": chosen.as_dict(), "mcs": mcs, "real_mean_area": real_area,
                 "match": {c: table[c].to_numpy() for c in table.columns}}
 
@@ -343,7 +347,7 @@ def load(cfg) -> Datasets:
     """
     store = Store(cfg["run_dir"])
     pieces = {}
-    for name, params in _params(cfg).items():
+    for name, params in piece_params(cfg).items():
         if not store.has(name, params):
             raise FileNotFoundError(
                 f"{store.path(name)} is missing or was made with other parameters; run "

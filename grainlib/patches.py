@@ -224,7 +224,8 @@ def grid_crops(images, grain_ids, size: int, per_image: int, image_indices=None,
     return cut(images, grain_ids, index, origin, size, boundary_width)
 
 
-def periodic_crops(volume, size: int, count: int, seed: int = 0, boundary_width: int = 2):
+def periodic_crops(volume, size: int, count: int, seed: int = 0, boundary_width: int = 2,
+                   zoom: int = 1):
     """Square patches of sections of a periodic 3D grain-id volume, along all three axes.
 
     Sections are taken along axes 0, 1, 2 in turn; section indices are drawn without
@@ -240,6 +241,10 @@ def periodic_crops(volume, size: int, count: int, seed: int = 0, boundary_width:
     count : number of patches M.
     seed : seed of the sections and positions.
     boundary_width : see :func:`cut`.
+    zoom : pixels per lattice site along each side: a patch covers ``ceil(S / zoom)``
+        sites, each enlarged to ``zoom x zoom`` pixels (nearest neighbour) before the
+        boundaries are drawn, so grains are ``zoom**2`` times larger in area while the
+        boundaries keep the one width of every source.
 
     Returns
     -------
@@ -247,6 +252,8 @@ def periodic_crops(volume, size: int, count: int, seed: int = 0, boundary_width:
     ``image_index`` the section index, ``axis`` its axis and ``origin`` its corner.
     """
     volume = np.asarray(volume)
+    if not (isinstance(zoom, (int, np.integer)) and zoom >= 1):
+        raise ValueError(f"zoom must be an integer >= 1, got {zoom!r}")
     if volume.ndim != 3 or not np.issubdtype(volume.dtype, np.integer):
         raise ValueError(f"volume must be a (Z, Y, X) integer array, got {volume.dtype} "
                          f"{volume.shape}")
@@ -264,8 +271,8 @@ def periodic_crops(volume, size: int, count: int, seed: int = 0, boundary_width:
     for k in range(count):
         plane = grains.section(volume, int(axis[k]), int(index[k]))
         origin[k] = rng.integers(0, plane.shape[0]), rng.integers(0, plane.shape[1])
-        rows = (origin[k, 0] + np.arange(size)) % plane.shape[0]
-        cols = (origin[k, 1] + np.arange(size)) % plane.shape[1]
+        rows = (origin[k, 0] + np.arange(size) // zoom) % plane.shape[0]
+        cols = (origin[k, 1] + np.arange(size) // zoom) % plane.shape[1]
         ids[k] = plane[np.ix_(rows, cols)]
     boundary = np.stack([grains.boundaries(p, boundary_width) for p in ids]) \
         if count else np.zeros((0, size, size), bool)

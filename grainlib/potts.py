@@ -37,6 +37,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,10 +77,12 @@ class PottsResult:
     ----------
     volume : (Lz, Ly, Lx) int32 grain ids after the last MCS.
     snapshots : {mcs: (Lz, Ly, Lx) int32 copy of the volume after that MCS}.
+    seconds : wall time of the simulation (NaN when unknown, e.g. read from an older file).
     """
 
     volume: np.ndarray
     snapshots: dict = field(default_factory=dict)
+    seconds: float = float("nan")
 
 
 # --------------------------------------------------------------------------- kernels
@@ -385,14 +388,16 @@ def run(cfg, progress=True) -> PottsResult:
     }
 
     def compute():
+        start = time.perf_counter()
         result = simulate(params["shape"], params["mcs"], kT=params["kT"], seed=params["seed"],
                           trial_neighbors=params["trial_neighbors"],
                           snapshots=params["snapshots"], progress=progress)
-        return {"volume": result.volume,
+        return {"volume": result.volume, "seconds": time.perf_counter() - start,
                 "snapshots": {str(step): vol for step, vol in result.snapshots.items()}}
 
     stored = Store(cfg["cache_dir"]).cached(f"potts-{fingerprint(params)}", params, compute)
     snapshots = {int(step): np.asarray(vol, dtype=np.int32)
                  for step, vol in stored.get("snapshots", {}).items()}
     return PottsResult(volume=np.asarray(stored["volume"], dtype=np.int32),
-                       snapshots=dict(sorted(snapshots.items())))
+                       snapshots=dict(sorted(snapshots.items())),
+                       seconds=float(stored.get("seconds", float("nan"))))

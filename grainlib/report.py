@@ -192,3 +192,84 @@ def dataset_examples(rows: dict, n: int = 3, path=None):
             label_ax.set_axis_off()
     fig.tight_layout()
     return _save(fig, path)
+
+
+def loss_curves(history: dict, path=None, smooth: int = 25, title: str = ""):
+    """Training losses against the step, raw (faint) and as a running mean.
+
+    Parameters
+    ----------
+    history : {loss name: [value per step]}; a ``seconds`` entry is left out.
+    smooth : window of the running mean, in steps.
+    path : where to save the figure (PNG), or None.
+    """
+    names = [k for k in history if k != "seconds"]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = np.asarray(history[name], float)
+        steps = np.arange(1, values.size + 1)
+        ax.plot(steps, values, color="0.75", lw=0.6)
+        if values.size >= smooth:
+            mean = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
+            ax.plot(steps[smooth - 1:], mean, color="C0", lw=1.5)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def fig3_datasets(columns: dict, n: int = 3, path=None):
+    """The paper's Fig. 3: one example per row, one dataset per column.
+
+    Parameters
+    ----------
+    columns : {title: (M, S, S) stack}, in column order, e.g. real image, simulated
+        image, simulated label, synthetic image; uint8 images or bool boundary maps
+        (drawn white grains, black boundaries).
+    n : rows (examples).
+    path : where to save the figure (PNG), or None.
+    """
+    fig, axes = plt.subplots(n, len(columns), figsize=(2.3 * len(columns), 2.3 * n),
+                             squeeze=False)
+    for c, (title, stack) in enumerate(columns.items()):
+        stack = np.asarray(stack)
+        for r in range(n):
+            ax = axes[r, c]
+            if r < len(stack):
+                shown = ~stack[r] if stack.dtype == bool else stack[r]
+                ax.imshow(shown, cmap="gray", vmin=0, vmax=1 if stack.dtype == bool else 255)
+            ax.set_axis_off()
+        axes[0, c].set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+# The paper's Table 1: seconds per 400 x 400 image.
+PAPER_TABLE1 = {"real experiment": 1200.0, "simulation": 12.0,
+                "style-transfer training": 3.0, "synthetic image generation": 0.1}
+
+
+def table1(simulation: float, training: float, generation: float, image_side: int) -> pd.DataFrame:
+    """The paper's Table 1 (seconds per image) beside ours.
+
+    Parameters
+    ----------
+    simulation : seconds of Potts simulation per simulated image.
+    training : seconds of style-transfer training per synthetic image.
+    generation : seconds to generate one synthetic image.
+    image_side : side of our images in pixels (the paper's are 400).
+
+    Returns
+    -------
+    DataFrame indexed by procedure: ``ours_s`` (NaN for the real experiment, which we do
+    not run), ``paper_s``, ``ours_image_px``.
+    """
+    ours = {"real experiment": float("nan"), "simulation": simulation,
+            "style-transfer training": training, "synthetic image generation": generation}
+    table = pd.DataFrame({"ours_s": ours, "paper_s": PAPER_TABLE1})
+    table.index.name = "procedure"
+    table["ours_image_px"] = f"{image_side} x {image_side}"
+    return table

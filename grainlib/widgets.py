@@ -151,6 +151,70 @@ class PairViewer(w.VBox):
         self.info.value = f"{title}pair {i + 1} of {len(self.images)}"
 
 
+class SideBySide(w.VBox):
+    """Browse several aligned stacks side by side: the same index in each.
+
+    Controls: ``index``. Each panel is a stack of (H, W) uint8 grey images, bool boundary
+    maps (white grains, black boundaries) or (H, W, 3) uint8 RGB pictures; ``notes``
+    (one string per index) are shown under the panels.
+    """
+
+    def __init__(self, panels: dict, notes=None, gap: int = 6):
+        stacks = {name: np.asarray(stack) for name, stack in panels.items()}
+        lengths = {len(s) for s in stacks.values()}
+        if not stacks or len(lengths) != 1 or 0 in lengths:
+            raise ValueError("panels must be non-empty stacks of the same length, got "
+                             + ", ".join(f"{k}: {len(v)}" for k, v in stacks.items()))
+        n = lengths.pop()
+        if notes is not None and len(notes) != n:
+            raise ValueError(f"{len(notes)} notes for {n} items")
+        self.stacks, self.notes, self.gap = stacks, notes, gap
+        self.index = w.IntSlider(0, 0, n - 1, description="item")
+        self.titles = w.HTML(" | ".join(f"<b>{name}</b>" for name in stacks))
+        self.image = w.Image(format="png")
+        self.info = w.HTML()
+        self.index.observe(self._redraw, "value")
+        super().__init__([self.index, self.titles, self.image, self.info])
+        self._redraw()
+
+    def panel(self, name: str) -> np.ndarray:
+        """Panel ``name`` at the current index, as (H, W, 3) uint8 RGB."""
+        item = self.stacks[name][self.index.value]
+        if item.ndim == 3:
+            return item.astype(np.uint8)
+        if item.dtype == bool:
+            return _grey_rgb(np.where(item, 0, 255))
+        return _grey_rgb(item)
+
+    def frame(self) -> np.ndarray:
+        """What the viewer shows: the panels in a row, (H, W', 3) uint8 RGB."""
+        pictures = [self.panel(name) for name in self.stacks]
+        height = max(p.shape[0] for p in pictures)
+        spacer = np.full((height, self.gap, 3), 255, np.uint8)
+        row = []
+        for picture in pictures:
+            pad = np.full((height - picture.shape[0], picture.shape[1], 3), 255, np.uint8)
+            row += [np.vstack([picture, pad]), spacer]
+        return np.hstack(row[:-1])
+
+    def _redraw(self, change=None):
+        self.image.value = _png(self.frame())
+        i = self.index.value
+        note = f": {self.notes[i]}" if self.notes is not None else ""
+        self.info.value = f"item {i + 1} of {self.index.max + 1}{note}"
+
+
+def side_by_side(panels: dict, notes=None) -> SideBySide:
+    """A viewer of aligned stacks side by side (e.g. label, flat image, synthetic images).
+
+    Parameters
+    ----------
+    panels : {title: (N, H, W) uint8 images, bool boundary maps or (N, H, W, 3) RGB}.
+    notes : optional N strings shown under the panels.
+    """
+    return SideBySide(panels, notes)
+
+
 def volume_slices(volume: np.ndarray, boundary_width: int = 2) -> VolumeViewer:
     """A viewer of the sections of ``volume`` (Z, Y, X) int along each axis."""
     return VolumeViewer(volume, boundary_width)

@@ -120,3 +120,15 @@ def test_render_flat_one_grey_per_grain():
     np.testing.assert_array_equal(image, patches.render_flat(ids, boundary, (100, 200), 10, 0))
     with pytest.raises(ValueError, match="grey"):
         patches.render_flat(ids, boundary, (200, 100))
+
+
+def test_periodic_crops_zoom_enlarges_sites_and_draws_boundaries_afterwards():
+    volume = np.random.default_rng(0).integers(0, 5, (4, 6, 6)).astype(np.int32)
+    plain = patches.periodic_crops(volume, 6, 3, seed=2)
+    zoomed = patches.periodic_crops(volume, 12, 3, seed=2, zoom=2)
+    np.testing.assert_array_equal(zoomed.origin, plain.origin)
+    np.testing.assert_array_equal(zoomed.grain_ids, plain.grain_ids.repeat(2, 1).repeat(2, 2))
+    for ids, boundary in zip(zoomed.grain_ids, zoomed.boundaries):
+        np.testing.assert_array_equal(boundary, grains.boundaries(ids, 2))
+    with pytest.raises(ValueError, match="zoom"):
+        patches.periodic_crops(volume, 6, 1, zoom=0)

@@ -63,3 +63,24 @@ def test_pair_viewer_accepts_boundary_maps_and_rejects_mismatch():
         widgets.pairs(np.zeros((2, 16, 16), np.uint8), boundary[:1])
     with pytest.raises(ValueError, match="3D integer"):
         widgets.volume_slices(np.zeros((4, 4, 4), float))
+
+
+def test_side_by_side_shows_every_panel_at_the_index():
+    ids = np.stack([voronoi_labels((20, 30), 5, seed) for seed in range(3)])
+    labels = np.stack([grains.boundaries(i) for i in ids])
+    images = np.where(labels, 40, 200).astype(np.uint8)
+    rgb = np.stack([widgets.grain_colours(i) for i in ids])
+    viewer = widgets.side_by_side({"label": labels, "image": images, "grains": rgb},
+                                  notes=["a", "b", "c"])
+    frame = viewer.frame()
+    assert frame.shape == (20, 3 * 30 + 2 * 6, 3)
+    np.testing.assert_array_equal(frame[:, :30, 0], np.where(labels[0], 0, 255))
+    np.testing.assert_array_equal(frame[:, 36:66, 0], images[0])
+    before = viewer.image.value
+    viewer.index.value = 2
+    np.testing.assert_array_equal(viewer.panel("image")[..., 0], images[2])
+    assert viewer.image.value != before and viewer.info.value.endswith(": c")
+    with pytest.raises(ValueError, match="same length"):
+        widgets.side_by_side({"a": images, "b": images[:2]})
+    with pytest.raises(ValueError, match="2 notes for 3"):
+        widgets.side_by_side({"a": images}, notes=["x", "y"])

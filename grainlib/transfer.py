@@ -1,0 +1,325 @@
+"""Style transfer: pix2pix learns label -> micrograph on real patches, then turns
+simulated labels into *synthetic* micrographs that carry those labels exactly.
+
+The objective is pix2pix's, L_cGAN(G, D) + lambda * L1(G) (Isola et al. 2017; the paper's
+"Image style transfer" method, lambda = 100): the generator :class:`grainlib.nets.UNetGenerator`
+maps a boundary map to a grey image, the discriminator
+:class:`grainlib.nets.PatchGAN <grainlib.nets.PatchDiscriminator>` judges (label, image)
+pairs patch by patch. Adam (lr 2e-4, beta1 0.5) at a constant rate, then a linear decay
+to zero; images scaled to [-1, 1]; label and image flipped and rotated together. The
+choices where the paper is silent are in docs/method.md (style transfer).
+
+>>> model = train(labels, images, {"steps": 200})      # doctest: +SKIP
+>>> synthetic = generate(model, simulated_labels)      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import config, training
+from .nets import PatchDiscriminator, UNetGenerator, crop_to, pad_to_multiple
+from .store import fingerprint
+
+VERSION = 1  # bump when training or generation changes what a given seed produces
+KIND = "grainlib.transfer.StyleTransfer"
+_ARCHITECTURE = ("width", "depth", "max_width")
+
+
+@dataclass
+class StyleTransfer:
+    """A trained generator with what made it.
+
+    Attributes
+    ----------
+    net : the generator, in evaluation mode.
+    params : the ``transfer`` section it was trained with.
+    history : {"D", "G_GAN", "G_L1", "seconds"}: per-step losses and cumulative
+        training seconds.
+    """
+
+    net: UNetGenerator
+    params: dict
+    history: dict = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        return len(self.history.get("G_L1", []))
+
+    @property
+    def train_seconds(self) -> float:
+        seconds = self.history.get("seconds", [])
+        return float(seconds[-1]) if seconds else float("nan")
+
+
+def _generator(params) -> UNetGenerator:
+    return UNetGenerator(**{key: params[key] for key in _ARCHITECTURE})
+
+
+def _gan_loss(kind: str):
+    if kind == "lsgan":
+        return lambda logits, real: F.mse_loss(logits, torch.full_like(logits, float(real)))
+    return lambda logits, real: F.binary_cross_entropy_with_logits(
+        logits, torch.full_like(logits, float(real)))
+
+
+def _label_tensor(boundaries: np.ndarray, device) -> torch.Tensor:
+    """bool (B, H, W) -> float (B, 1, H, W): +1 on boundaries, -1 inside grains."""
+    return torch.from_numpy(np.where(boundaries, 1.0, -1.0).astype(np.float32))[:, None].to(device)
+
+
+def data_digest(*arrays: np.ndarray) -> str:
+    """A short hash of the arrays' shapes, dtypes and bytes."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()[:16]
+
+
+def steps_for(params: dict, n_patches: int) -> int:
+    """Training steps: ``epochs`` passes over ``n_patches`` when set, else ``steps``."""
+    if params["epochs"]:
+        return int(np.ceil(params["epochs"] * n_patches / params["batch_size"]))
+    return int(params["steps"])
+
+
+def train(labels, images, params=None, seed: int = 0, progress: bool = True,
+          checkpoint=None, callback=None) -> StyleTransfer:
+    """Train pix2pix on real patches: boundary map -> micrograph.
+
+    Parameters
+    ----------
+    labels : (N, H, W) bool boundary maps (True on boundaries).
+    images : (N, H, W) uint8 micrographs of those labels.
+    params : a profile's ``transfer`` section, whole or in part (None: the demo profile's);
+        see ``python -m grainlib config --schema``.
+    seed : seed of the weights, the mini-batches, the crops, flips and dropout.
+    progress : show a progress bar with the losses.
+    checkpoint : path of a checkpoint file: written every ``params["checkpoint_every"]``
+        seconds and at the end; an existing one made with the same parameters, seed and
+        data is resumed (one made otherwise is refused). None: no checkpoints.
+    callback : ``callback(step, losses)`` after each step.
+
+    Returns
+    -------
+    StyleTransfer. The same inputs, parameters and seed give the same generator, with or
+    without an interruption in between.
+    """
+    images, labels = training.check_pairs(images, labels, "real ")
+    params = config.section("transfer", params)
+    device = training.resolve_device(params["device"])
+    steps = steps_for(params, len(images))
+    torch.manual_seed(seed)
+    generator, discriminator = _generator(params).to(device), PatchDiscriminator(
+        params["disc_width"], params["disc_layers"]).to(device)
+    adam = dict(lr=params["lr"], betas=(params["beta1"], 0.999))
+    opt_g = torch.optim.Adam(generator.parameters(), **adam)
+    opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
+    gan = _gan_loss(params["gan_loss"])
+    crop = params["crop"] if params["crop"] and params["crop"] < min(images.shape[1:]) else None
+    if crop and crop % generator.multiple:
+        raise ValueError(f"transfer.crop must be a multiple of 2**depth = {generator.multiple}, "
+                         f"got {crop}")
+    started, offset = time.perf_counter(), [0.0]
+
+    def step(i, rng):
+        batch = training.random_batch(rng, len(images), params["batch_size"])
+        label, image = training.random_crop(rng, [labels[batch], images[batch]], crop)
+        if params["augment"]:
+            label, image = training.flip_rotate(rng, [label, image])
+        x, size = pad_to_multiple(_label_tensor(label, device), generator.multiple)
+        y = torch.from_numpy(training.to_unit(image))[:, None].to(device)
+        factor = training.lr_factor(i, steps, params["decay_from"])
+        for optimizer in (opt_g, opt_d):
+            for group in optimizer.param_groups:
+                group["lr"] = params["lr"] * factor
+        x_real = crop_to(x, size)
+        fake = crop_to(generator(x), size)
+
+        opt_d.zero_grad(set_to_none=True)
+        loss_d = 0.5 * (gan(discriminator(torch.cat([x_real, fake.detach()], 1)), False)
+                        + gan(discriminator(torch.cat([x_real, y], 1)), True))
+        loss_d.backward()
+        opt_d.step()
+
+        opt_g.zero_grad(set_to_none=True)
+        discriminator.requires_grad_(False)
+        loss_gan = gan(discriminator(torch.cat([x_real, fake], 1)), True)
+        loss_l1 = F.l1_loss(fake, y)
+        (loss_gan + params["l1_weight"] * loss_l1).backward()
+        discriminator.requires_grad_(True)
+        opt_g.step()
+        return {"D": loss_d.item(), "G_GAN": loss_gan.item(), "G_L1": loss_l1.item(),
+                "seconds": offset[0] + time.perf_counter() - started}
+
+    store = None
+    if checkpoint is not None:
+        store = training.Checkpoint(checkpoint, fingerprint({
+            "version": VERSION, "params": _trained_params(params), "seed": seed,
+            "data": data_digest(labels, images)}))
+        state = store.load()
+        if state is not None and state["history"].get("seconds"):
+            offset[0] = float(state["history"]["seconds"][-1])
+    generator.train()
+    discriminator.train()
+    history = training.run_steps(
+        step, steps, modules={"generator": generator, "discriminator": discriminator},
+        optimizers={"generator": opt_g, "discriminator": opt_d}, seed=seed, checkpoint=store,
+        checkpoint_every=params["checkpoint_every"], progress=progress, desc="pix2pix",
+        callback=callback)
+    return StyleTransfer(generator.eval(), params, history)
+
+
+def _trained_params(params: dict) -> dict:
+    """The parameters that change what training produces (not where or how often it saves)."""
+    return {k: v for k, v in params.items() if k not in ("device", "checkpoint_every")}
+
+
+def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "auto") -> np.ndarray:
+    """Synthetic micrographs of boundary maps.
+
+    Parameters
+    ----------
+    model : a trained :class:`StyleTransfer`.
+    labels : (N, H, W) or (H, W) bool boundary maps, any H, W (padded internally).
+    batch_size : maps per forward pass.
+    device : torch device ("auto": CUDA when present).
+
+    Returns
+    -------
+    uint8 array of the labels' shape. Deterministic: the generator runs in evaluation
+    mode (dropout off, batch norm with its running statistics).
+    """
+    single = np.ndim(labels) == 2
+    labels = training.check_stack(np.asarray(labels)[None] if single else labels,
+                                  "labels", bool)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = training.resolve_device(device)
+    net = model.net.to(device).eval()
+    out = np.empty(labels.shape, np.uint8)
+    with torch.no_grad():
+        for start in range(0, len(labels), batch_size):
+            x, size = pad_to_multiple(_label_tensor(labels[start:start + batch_size], device),
+                                      net.multiple)
+            y = crop_to(net(x), size)[:, 0].cpu().numpy()
+            out[start:start + batch_size] = training.from_unit(y)
+    return out[0] if single else out
+
+
+def save(model: StyleTransfer, path, extra: dict | None = None) -> Path:
+    """Write the generator, its parameters and history to ``path`` (a torch file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    training.Checkpoint(path, (extra or {}).get("fingerprint", "")).save({
+        "kind": KIND, "version": VERSION, "params": model.params, "history": model.history,
+        "state": {k: v.cpu() for k, v in model.net.state_dict().items()}, **(extra or {})})
+    return path
+
+
+def load(path) -> StyleTransfer:
+    """Read a generator written by :func:`save`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no style-transfer model at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable torch file ({err})") from None
+    if not isinstance(state, dict) or state.get("kind") != KIND:
+        raise ValueError(f"{path} is not a style-transfer model written by "
+                         "grainlib.transfer.save")
+    net = _generator(state["params"])
+    net.load_state_dict(state["state"])
+    return StyleTransfer(net.eval(), state["params"], state["history"])
+
+
+# --------------------------------------------------------------------------- step
+
+
+@dataclass
+class Built:
+    """What :func:`build` returns for one real fraction and seed.
+
+    Attributes
+    ----------
+    model : the trained generator.
+    synthetic : PatchSet of the simulated patches with their images replaced by synthetic
+        ones (same grain ids and boundary maps as ``Datasets.simulated``).
+    fraction, seed : what it was trained on and with.
+    generate_seconds : seconds per synthetic patch when they were generated.
+    """
+
+    model: StyleTransfer
+    synthetic: object
+    fraction: int
+    seed: int
+    generate_seconds: float
+
+
+def model_path(cfg, fraction: int, seed: int) -> Path:
+    """Where :func:`build` keeps the generator of a fraction and seed."""
+    return Path(cfg["run_dir"]) / "transfer" / f"generator-{fraction}-seed{seed}.pt"
+
+
+def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) -> Built:
+    """The chapter-03 step: the generator trained on the real fraction ``fraction`` % and
+    the synthetic images of every simulated label, each made only when missing.
+
+    Reads the datasets stored by chapter 02 (:func:`grainlib.datasets.load`). Writes the
+    generator to ``runs/<profile>/transfer/generator-<fraction>-seed<seed>.pt`` (with a
+    checkpoint beside it while training) and the synthetic images to
+    ``synthetic_<fraction>_seed<seed>.h5``, both fingerprinted by the parameters, seed and
+    data they depend on.
+
+    Parameters
+    ----------
+    cfg : a loaded profile (:func:`grainlib.config.load`).
+    fraction : real fraction X, one of ``cfg["data"]["fractions"]``.
+    seed : training seed (None: the profile's ``seed``).
+    """
+    from . import datasets
+    from .store import Store
+
+    seed = int(cfg["seed"] if seed is None else seed)
+    data = datasets.load(cfg)
+    real = data.real_fraction(int(fraction))
+    params = cfg["transfer"]
+    pieces = datasets.piece_params(cfg)
+    trained_on = {"version": VERSION, "params": _trained_params(params), "seed": seed,
+                  "fraction": int(fraction), "train": pieces["data_train"],
+                  "fractions": pieces["data_fractions"]}
+    key = fingerprint(trained_on)
+    path = model_path(cfg, fraction, seed)
+    model = None
+    if path.is_file():
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        if stored.get("fingerprint") == key:
+            model = load(path)
+    if model is None:
+        partial = path.with_suffix(".checkpoint.pt")
+        model = train(real.boundaries, real.images, params, seed=seed, progress=progress,
+                      checkpoint=partial)
+        save(model, path, {"fingerprint": key})
+        partial.unlink(missing_ok=True)
+
+    def make_synthetic():
+        start = time.perf_counter()
+        images = generate(model, data.simulated.boundaries, device=params["device"])
+        return {"images": images, "seconds": (time.perf_counter() - start) / len(images)}
+
+    synthetic = Store(cfg["run_dir"]).cached(
+        f"synthetic_{fraction}_seed{seed}",
+        {"generator": key, "simulated": pieces["data_simulated"]}, make_synthetic)
+    patches = data.simulated.subset(slice(None))
+    patches.images = synthetic["images"]
+    return Built(model, patches, int(fraction), seed, float(synthetic["seconds"]))

@@ -1,0 +1,129 @@
+import numpy as np
+import pytest
+import torch
+
+from grainlib import grains, transfer
+
+from conftest import voronoi_labels
+
+TINY = {"width": 8, "depth": 2, "max_width": 16, "disc_width": 8, "disc_layers": 2,
+        "batch_size": 4, "crop": None, "steps": 6, "device": "cpu", "checkpoint_every": 0}
+
+
+def tiny_data(n=6, size=32):
+    ids = np.stack([voronoi_labels((size, size), 6, seed) for seed in range(n)])
+    labels = np.stack([grains.boundaries(i) for i in ids])
+    rng = np.random.default_rng(0)
+    images = np.where(labels, 50, 210) + rng.integers(-10, 10, labels.shape)
+    return labels, images.astype(np.uint8)
+
+
+def same_weights(a, b) -> bool:
+    sa, sb = a.net.state_dict(), b.net.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_training_lowers_the_l1_loss():
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, {**TINY, "steps": 60, "lr": 1e-3}, progress=False)
+    l1 = np.array(model.history["G_L1"])
+    assert model.steps == 60
+    assert l1[-10:].mean() < 0.6 * l1[:5].mean()
+
+
+def test_generate_shape_dtype_and_determinism():
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, TINY, progress=False)
+    odd = grains.boundaries(voronoi_labels((37, 45), 5))
+    out = transfer.generate(model, odd)
+    assert out.dtype == np.uint8 and out.shape == (37, 45)
+    stack = transfer.generate(model, labels, batch_size=4)
+    assert stack.shape == labels.shape
+    assert np.array_equal(stack, transfer.generate(model, labels, batch_size=5))
+
+
+def test_same_seed_same_generator_other_seed_other():
+    labels, images = tiny_data()
+    a = transfer.train(labels, images, TINY, seed=3, progress=False)
+    b = transfer.train(labels, images, TINY, seed=3, progress=False)
+    c = transfer.train(labels, images, TINY, seed=4, progress=False)
+    assert same_weights(a, b)
+    assert not same_weights(a, c)
+
+
+def test_save_load_round_trip(tmp_path):
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, TINY, progress=False)
+    path = transfer.save(model, tmp_path / "g.pt")
+    back = transfer.load(path)
+    assert back.params == model.params and back.history == model.history
+    assert np.array_equal(transfer.generate(back, labels), transfer.generate(model, labels))
+    with pytest.raises(FileNotFoundError):
+        transfer.load(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable"):
+        transfer.load(tmp_path / "junk.pt")
+
+
+def test_killed_then_resumed_training_equals_uninterrupted(tmp_path):
+    labels, images = tiny_data()
+    params = {**TINY, "steps": 8}
+    whole = transfer.train(labels, images, params, seed=1, progress=False)
+
+    def die(step, losses):
+        if step == 4:
+            raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "ckpt.pt"
+    with pytest.raises(KeyboardInterrupt):
+        transfer.train(labels, images, params, seed=1, progress=False, checkpoint=checkpoint,
+                       callback=die)
+    assert torch.load(checkpoint, weights_only=True)["step"] == 5
+    seen = []
+    resumed = transfer.train(labels, images, params, seed=1, progress=False,
+                             checkpoint=checkpoint, callback=lambda step, _: seen.append(step))
+    assert seen == [5, 6, 7]  # only the missing steps ran
+    assert same_weights(whole, resumed)
+    assert resumed.history["G_L1"] == whole.history["G_L1"]
+
+
+def test_checkpoint_of_another_training_is_refused(tmp_path):
+    labels, images = tiny_data()
+    checkpoint = tmp_path / "ckpt.pt"
+    transfer.train(labels, images, TINY, seed=1, progress=False, checkpoint=checkpoint)
+    with pytest.raises(ValueError, match="another training"):
+        transfer.train(labels, images, TINY, seed=2, progress=False, checkpoint=checkpoint)
+    checkpoint.write_bytes(b"truncated")
+    with pytest.raises(ValueError, match="cannot be read"):
+        transfer.train(labels, images, TINY, seed=1, progress=False, checkpoint=checkpoint)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda l, i: (l[:, :16], i), "same shape"),
+    (lambda l, i: (l.astype(np.uint8), i), "bool"),
+    (lambda l, i: (l, i.astype(np.float32)), "uint8"),
+    (lambda l, i: (l[:0], i[:0]), "non-empty"),
+    (lambda l, i: (l[0], i[0]), r"\(N, H, W\)"),
+])
+def test_bad_inputs_raise_clearly(change, message):
+    labels, images = tiny_data()
+    with pytest.raises(ValueError, match=message):
+        transfer.train(*change(labels, images), TINY, progress=False)
+
+
+def test_unknown_or_bad_parameters_raise():
+    labels, images = tiny_data()
+    from grainlib.config import ConfigError
+    with pytest.raises(ConfigError, match="transfer.widht"):
+        transfer.train(labels, images, {"widht": 8}, progress=False)
+    with pytest.raises(ConfigError, match="transfer.steps"):
+        transfer.train(labels, images, {"steps": 0}, progress=False)
+    model = transfer.train(labels, images, TINY, progress=False)
+    with pytest.raises(ValueError, match="bool"):
+        transfer.generate(model, labels.astype(int))
+
+
+def test_epochs_set_the_steps():
+    params = {**transfer.config.section("transfer"), "epochs": 3, "batch_size": 8}
+    assert transfer.steps_for(params, 100) == 38
+    assert transfer.steps_for({**params, "epochs": None, "steps": 7}, 100) == 7
