@@ -18,6 +18,8 @@ Adding a subcommand: write ``add_<name>(commands)``, which registers its parser 
 ``parser.set_defaults(handler=...)``, and append it to :data:`SUBCOMMANDS`. A handler takes
 the parsed arguments and raises on failure (:class:`CommandError`, ``ConfigError``,
 ``SourceError``, ``OSError``, ...): :func:`main` turns the exception into the one line.
+A command that runs chapters calls :func:`load_profile` first, so that a bad profile or
+missing data stop it before any work, and :func:`execute_chapters` for the chapters.
 """
 
 from __future__ import annotations
