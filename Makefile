@@ -17,10 +17,12 @@ unexport MPLBACKEND
 
 venv: $(STAMP)
 
+# setuptools reports every editable install with an "Editable installation" notice,
+# a warning that is information only: PYTHONWARNINGS hides it, the install is unchanged.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[notebooks,test]'
 	mkdir -p .cache/matplotlib .cache/ipython .cache/jupyter .cache/numba
 	touch $(STAMP)
 

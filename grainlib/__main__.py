@@ -1,93 +1,360 @@
-"""Command line: run the chapters of a profile as notebooks.
+"""The grainlib command: run the chapters (notebooks) at a profile, show its parameters.
 
     python -m grainlib run --profile demo            # every chapter, executed copies in runs/demo/notebooks
     python -m grainlib run --profile smoke --chapters 01
     python -m grainlib notebooks --inplace           # refresh the outputs of notebooks/*.ipynb (demo)
     python -m grainlib notebooks --profile smoke --out tests/nbval   # nbval reference copies
+    python -m grainlib notebooks --profile smoke --chapters 01 --out runs/my -p mcs 20
     python -m grainlib config --profile paper        # the resolved parameters
     python -m grainlib config --schema               # every parameter, its default and range
+
+Errors a user can fix (a bad profile or value, a missing file or folder, an unreadable
+image, a chapter that fails) are reported as one line, ``error: ...``, naming the file,
+key or cell, with exit status 2 for usage and configuration errors and 1 for a run that
+failed; ``--debug`` adds the traceback.
+
+Adding a subcommand: write ``add_<name>(commands)``, which registers its parser with
+:func:`add_command` (a summary and an example for ``--help``) and its handler with
+``parser.set_defaults(handler=...)``, and append it to :data:`SUBCOMMANDS`. A handler takes
+the parsed arguments and raises on failure (:class:`CommandError`, ``ConfigError``,
+``SourceError``, ``OSError``, ...): :func:`main` turns the exception into the one line.
+A command that runs chapters calls :func:`load_profile` first, so that a bad profile or
+missing data stop it before any work, and :func:`execute_chapters` for the chapters.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
+import traceback
 from pathlib import Path
 
-import yaml
-
-from . import config
+from . import __version__, config
 
 NOTEBOOKS_DIR = config.PROJECT_ROOT / "notebooks"
 
+EXIT_FAILED = 1  # a run that started and failed (a chapter raised, the kernel died)
+EXIT_USAGE = 2   # a usage or configuration error: nothing was run
+
+
+class CommandError(Exception):
+    """A user error; its message is the one line the user sees."""
+
+    exit_status = EXIT_USAGE
+
+
+class RunFailed(CommandError):
+    """A chapter failed: the run stopped there."""
+
+    exit_status = EXIT_FAILED
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def shown(path) -> str:
+    """A path as the user should see it: relative to the working folder when inside it."""
+    path = Path(path).absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
 
 def chapters(selected=None) -> list[Path]:
-    """The chapter notebooks (``notebooks/NN_name.py``) in reading order."""
+    """The chapter notebooks (``notebooks/NN_name.py``) in reading order.
+
+    Parameters
+    ----------
+    selected : chapter numbers (``"01"``) or names (``"01_potts"``); None or empty: all.
+    """
     found = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
-    if selected:
-        found = [p for p in found if p.name[:2] in selected or p.stem in selected]
-        missing = set(selected) - {p.name[:2] for p in found} - {p.stem for p in found}
-        if missing:
-            raise SystemExit(f"unknown chapters: {', '.join(sorted(missing))}")
-    return found
+    if not selected:
+        return found
+    missing = set(selected) - {p.name[:2] for p in found} - {p.stem for p in found}
+    if missing:
+        raise CommandError(f"unknown chapters: {', '.join(sorted(missing))}; chapters are "
+                           f"{', '.join(p.stem for p in found)}")
+    return [p for p in found if p.name[:2] in selected or p.stem in selected]
 
 
-def execute(py: Path, output: Path, parameters: dict | None) -> float:
-    """Execute the notebook paired with ``py`` into ``output``; return seconds taken."""
+def load_profile(profile) -> dict:
+    """A profile checked against the schema, with its data source checked to be there.
+
+    The check every command that runs chapters does first, so that a bad profile or a
+    missing data folder stops the run before any chapter starts.
+
+    Raises
+    ------
+    ConfigError for a bad profile; CommandError naming the profile file, the key and the
+    path when the data source is missing or unreadable.
+    """
+    from . import sources
+
+    cfg = config.load(profile)
+    try:
+        sources.check_source(cfg)
+    except sources.SourceError as err:
+        raise CommandError(f"{shown(config.profile_path(profile))}: {err}") from err
+    return cfg
+
+
+def notebook_parameters(nb) -> list[str]:
+    """The names assigned in a notebook's cell tagged ``parameters`` (papermill's)."""
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            names = []
+            for node in ast.parse(cell.source).body:
+                targets = node.targets if isinstance(node, ast.Assign) else (
+                    [node.target] if isinstance(node, ast.AnnAssign) else [])
+                names += [t.id for t in targets if isinstance(t, ast.Name)]
+            return names
+    return []
+
+
+def _kernel_config():
+    """Kernel manager settings: CurveZMQ transport encryption where the installed
+    jupyter_client and pyzmq support it. Without it, ipykernel warns on every start that
+    the kernel "is running over TCP without encryption"."""
+    from jupyter_client.manager import KernelManager
+    from traitlets.config import Config
+
+    try:
+        import zmq
+        curve = zmq.has("curve")
+    except ImportError:
+        curve = False
+    if curve and KernelManager.class_traits().get("transport_encryption") is not None:
+        return Config({"KernelManager": {"transport_encryption": "auto"}})
+    return Config()
+
+
+def execute(py: Path, output: Path, parameters: dict | None = None, progress=False) -> float:
+    """Execute the notebook paired with ``py`` into ``output``; return seconds taken.
+
+    Parameters
+    ----------
+    py : a chapter, ``notebooks/NN_name.py``.
+    output : the executed notebook to write (written also when a cell fails).
+    parameters : values for the notebook's parameters cell.
+    progress : show a progress bar over the cells (on stderr), removed when done.
+
+    Raises
+    ------
+    RunFailed naming the chapter, the cell, the error and the executed notebook.
+    """
     import jupytext
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    bar = {"desc": f"{py.stem:<16}", "leave": False,
+           "bar_format": "{desc} {bar:24} {n_fmt}/{total_fmt} cells {elapsed}"} if progress else False
     start = time.perf_counter()
-    papermill.execute_notebook(jupytext.read(py), str(output), parameters=parameters or {},
-                               kernel_name="python3", cwd=str(NOTEBOOKS_DIR), progress_bar=False)
+    try:
+        papermill.execute_notebook(jupytext.read(py), str(output), parameters=parameters or {},
+                                   kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
+                                   progress_bar=bar, config=_kernel_config())
+    except papermill.PapermillExecutionError as err:
+        evalue = " ".join(str(err.evalue).split())
+        what = f"{err.ename}: {evalue}" if evalue else err.ename
+        raise RunFailed(f"chapter {py.stem} failed in cell {err.exec_count}: {what} "
+                        f"(executed notebook: {shown(output)})") from err
+    except DeadKernelError as err:
+        raise RunFailed(f"chapter {py.stem} failed: its kernel died (out of memory?) "
+                        f"(executed notebook: {shown(output)})") from err
     return time.perf_counter() - start
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="grainlib", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="execute the chapters of a profile")
-    run.add_argument("--profile", default="demo")
-    run.add_argument("--chapters", nargs="*", help="e.g. 01 02 (default: all)")
-    nbs = sub.add_parser("notebooks", help="re-execute notebooks/*.ipynb or write executed copies")
-    nbs.add_argument("--profile", default="demo")
-    nbs.add_argument("--chapters", nargs="*")
-    where = nbs.add_mutually_exclusive_group(required=True)
-    where.add_argument("--inplace", action="store_true",
-                       help="write outputs into notebooks/*.ipynb (only for the default profile)")
-    where.add_argument("--out", type=Path, help="folder for the executed copies")
-    cfg = sub.add_parser("config", help="print a resolved profile or the schema")
-    cfg.add_argument("--profile", default="demo")
-    cfg.add_argument("--schema", action="store_true")
-    args = parser.parse_args(argv)
+def execute_chapters(selected: list[Path], out_dir: Path, parameters: dict | None) -> float:
+    """Execute chapters one after the other, one line each with its time; return the total."""
+    progress = sys.stderr.isatty()
+    total = 0.0
+    for py in selected:
+        output = out_dir / f"{py.stem}.ipynb"
+        seconds = execute(py, output, parameters, progress=progress)
+        total += seconds
+        print(f"{py.stem:<16} {seconds:7.1f} s  -> {shown(output)}", flush=True)
+    return total
 
-    if args.command == "config":
-        print(config.describe() if args.schema else yaml.safe_dump(config.load(args.profile),
-                                                                   sort_keys=False))
-        return 0
 
-    cfg = config.load(args.profile)  # fail early on a bad profile
-    if args.command == "run":
-        out_dir = Path(cfg["run_dir"]) / "notebooks"
-        parameters = {"profile": args.profile}
-    elif args.inplace:
-        if args.profile != "demo":
-            raise SystemExit("--inplace keeps the committed notebooks at the demo profile; "
-                             "use --out for other profiles")
+# --------------------------------------------------------------------------- subcommands
+
+
+def add_command(commands, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    """Register a subcommand: its one-line summary, an example shown by ``--help``, and
+    the ``--debug`` option every subcommand takes."""
+    parser = commands.add_parser(name, help=summary, description=summary,
+                                 epilog="example:\n  " + example.strip().replace("\n", "\n  "),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on error, show the full traceback")
+    return parser
+
+
+def _add_profile(parser):
+    known = ", ".join(sorted(p.stem for p in config.PARAMS_DIR.glob("*.yaml")))
+    parser.add_argument("--profile", default="demo",
+                        help=f"a profile in params/ ({known}) or the path of a YAML file "
+                             f"(default: demo)")
+
+
+def _add_chapters(parser):
+    parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                        help="chapter numbers or names, e.g. 01 02 (default: all)")
+
+
+def run_command(args) -> int:
+    cfg = load_profile(args.profile)
+    total = execute_chapters(chapters(args.chapters), Path(cfg["run_dir"]) / "notebooks",
+                             {"profile": args.profile})
+    print(f"{'all':<16} {total:7.1f} s  (profile {cfg['profile']}; "
+          f"figures in {shown(cfg['figures_dir'])})")
+    return 0
+
+
+def add_run(commands):
+    parser = add_command(
+        commands, "run", "execute the chapters at a profile into runs/<profile>/notebooks",
+        "python -m grainlib run --profile smoke --chapters 01   # seconds")
+    _add_profile(parser)
+    _add_chapters(parser)
+    parser.set_defaults(handler=run_command)
+
+
+def _parameter_values(pairs, selected) -> dict:
+    """``-p NAME VALUE`` pairs as notebook parameters: values read as YAML (20 is an
+    int, 0.5 a float, [1, 2] a list, null None), names checked against the chapters'."""
+    import jupytext
+    import yaml
+
+    declared = {name for py in selected for name in notebook_parameters(jupytext.read(py))}
+    values = {}
+    for name, text in pairs or []:
+        if name == "profile":
+            raise CommandError("-p profile: give the profile with --profile")
+        if name not in declared:
+            raise CommandError(f"-p {name}: no such parameter in chapters "
+                               f"{', '.join(p.stem for p in selected)}; their parameters: "
+                               f"{', '.join(sorted(declared - {'profile'}))}")
+        try:
+            values[name] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise CommandError(f"-p {name}: cannot read the value {text!r}") from None
+    return values
+
+
+def notebooks_command(args) -> int:
+    if args.inplace and (args.profile != "demo" or args.parameters):
+        raise CommandError("--inplace keeps the committed notebooks at the demo profile "
+                           "and their defaults; use --out for other profiles or -p values")
+    selected = chapters(args.chapters)
+    load_profile(args.profile)
+    if args.inplace:
         out_dir, parameters = NOTEBOOKS_DIR, None
     else:
-        out_dir, parameters = args.out, {"profile": args.profile}
-    total = 0.0
-    for py in chapters(args.chapters):
-        output = out_dir / f"{py.stem}.ipynb"
-        seconds = execute(py, output, parameters)
-        total += seconds
-        print(f"{py.stem:<16} {seconds:7.1f} s  -> {output}", flush=True)
-    print(f"{'all':<16} {total:7.1f} s  (profile {args.profile}; figures in {cfg['figures_dir']})")
+        out_dir = args.out
+        parameters = {"profile": args.profile, **_parameter_values(args.parameters, selected)}
+    total = execute_chapters(selected, out_dir, parameters)
+    print(f"{'all':<16} {total:7.1f} s")
     return 0
+
+
+def add_notebooks(commands):
+    parser = add_command(
+        commands, "notebooks",
+        "re-execute notebooks/*.ipynb, or write executed copies with other parameters",
+        "python -m grainlib notebooks --profile smoke --chapters 01 --out runs/my -p mcs 20")
+    _add_profile(parser)
+    _add_chapters(parser)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--inplace", action="store_true",
+                       help="write the outputs into notebooks/*.ipynb (demo profile only)")
+    where.add_argument("--out", type=Path, metavar="FOLDER",
+                       help="folder for the executed copies")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters",
+                        metavar=("NAME", "VALUE"),
+                        help="a value for a notebook parameter (e.g. -p mcs 20 -p L 48), read "
+                             "as YAML; repeatable")
+    parser.set_defaults(handler=notebooks_command)
+
+
+def config_command(args) -> int:
+    import yaml
+
+    if args.schema:
+        print(config.describe())
+    else:
+        print(yaml.safe_dump(config.load(args.profile), sort_keys=False), end="")
+    return 0
+
+
+def add_config(commands):
+    parser = add_command(commands, "config",
+                         "print a profile with every value resolved, or the schema",
+                         "python -m grainlib config --profile smoke\n"
+                         "python -m grainlib config --schema")
+    _add_profile(parser)
+    parser.add_argument("--schema", action="store_true",
+                        help="every key with its default, allowed values and meaning")
+    parser.set_defaults(handler=config_command)
+
+
+# In the order --help lists them.
+SUBCOMMANDS = (add_run, add_notebooks, add_config)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grainlib", description=__doc__.split("\n\n")[0],
+        epilog="examples:\n" + __doc__.split("\n\n")[1],
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog,
+                                                                          max_help_position=18))
+    parser.add_argument("--version", action="version", version=f"grainlib {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on error, show the full traceback")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(commands)
+    return parser
+
+
+def error_line(err: BaseException) -> tuple[str, int]:
+    """The one line that reports an exception, and the exit status.
+
+    CommandError: its message and status. ValueError (ConfigError, SourceError, a bad
+    value) and OSError (a missing or unreadable file): the message, status 2. Anything
+    else is unexpected: its type and message, status 1, with a pointer to ``--debug``.
+    """
+    if isinstance(err, CommandError):
+        return str(err), err.exit_status
+    if isinstance(err, ValueError):
+        return " ".join(str(err).split()), EXIT_USAGE
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.strerror or err}: {err.filename}", EXIT_USAGE
+    message = " ".join(str(err).split())
+    return (f"{type(err).__name__}{': ' + message if message else ''} "
+            f"(unexpected; run again with --debug for the traceback)", EXIT_FAILED)
+
+
+def main(argv=None) -> int:
+    """Parse the command line, run the subcommand, report any error as one line."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug:
+            traceback.print_exc()
+        message, status = error_line(err)
+        print(f"error: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

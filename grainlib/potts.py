@@ -358,6 +358,63 @@ def energy(volume) -> int:
     return total
 
 
+def snapshot_steps(requested, mcs) -> tuple[list[int], list[int]]:
+    """Which requested snapshots a run of ``mcs`` steps reaches.
+
+    A profile's snapshot list is written for its own ``mcs``; a shorter run (``mcs``
+    lowered in a notebook or an override) keeps the snapshots it reaches and drops the
+    rest, and always ends with a snapshot at ``mcs`` itself, so that any ``mcs`` works
+    with any profile.
+
+    Parameters
+    ----------
+    requested : iterable of ints >= 1, the snapshot MCS asked for (any order, repeats
+        allowed).
+    mcs : int >= 1, the number of Monte Carlo steps of the run.
+
+    Returns
+    -------
+    kept : sorted unique MCS in [1, mcs], ending with ``mcs``.
+    dropped : sorted unique requested MCS above ``mcs``.
+
+    >>> snapshot_steps([10, 20, 50, 100, 200, 500, 1000], 300)
+    ([10, 20, 50, 100, 200, 300], [500, 1000])
+    """
+    if not _is_int(mcs) or mcs < 1:
+        raise ValueError(f"mcs must be an integer >= 1, got {mcs!r}")
+    steps = set()
+    for step in requested:
+        if not _is_int(step) or step < 1:
+            raise ValueError(f"snapshots must be integers >= 1, got {step!r} in {requested!r}")
+        steps.add(int(step))
+    kept = sorted({s for s in steps if s <= mcs} | {int(mcs)})
+    dropped = sorted(s for s in steps if s > mcs)
+    return kept, dropped
+
+
+def run_parameters(cfg) -> dict:
+    """What a profile's Potts volume depends on: the parameters of :func:`run`'s stored
+    artifact, whose fingerprint names its file.
+
+    ``snapshots`` holds the requested MCS that the run reaches (:func:`snapshot_steps`)
+    without adding ``mcs``: the final volume is stored anyway, and a snapshot list that
+    was already valid keeps its fingerprint, so volumes stored before stay in use.
+    """
+    potts = cfg["potts"]
+    mcs = int(potts["mcs"])
+    kept, _ = snapshot_steps(potts["snapshots"], mcs)
+    requested = {int(s) for s in potts["snapshots"]}
+    return {
+        "version": KERNEL_VERSION,
+        "shape": [int(d) for d in potts["shape"]],
+        "mcs": mcs,
+        "snapshots": [s for s in kept if s in requested],
+        "kT": float(potts["kT"]),
+        "trial_neighbors": int(potts["trial_neighbors"]),
+        "seed": int(cfg["seed"]),
+    }
+
+
 def run(cfg, progress=True) -> PottsResult:
     """The notebook step: simulate the profile's Potts volume, or reuse the stored one.
 
@@ -371,21 +428,16 @@ def run(cfg, progress=True) -> PottsResult:
     -------
     PottsResult, read back from ``<cache_dir>/potts-<fingerprint>.h5`` (dataset
     ``volume``, group ``snapshots`` with one dataset per MCS). The file name carries the
-    fingerprint of the parameters and kernel version, so every profile with the same Potts
+    fingerprint of :func:`run_parameters`, so every profile with the same Potts
     parameters shares one volume, and any change computes a new one.
+
+    Its ``snapshots`` follow :func:`snapshot_steps`: requested MCS beyond ``mcs`` are
+    dropped, and the final volume is always the snapshot at ``mcs`` (the same array as
+    ``volume`` when ``mcs`` was not requested).
     """
     from grainlib.store import Store, fingerprint
 
-    potts = cfg["potts"]
-    params = {
-        "version": KERNEL_VERSION,
-        "shape": [int(d) for d in potts["shape"]],
-        "mcs": int(potts["mcs"]),
-        "snapshots": sorted({int(s) for s in potts["snapshots"]}),
-        "kT": float(potts["kT"]),
-        "trial_neighbors": int(potts["trial_neighbors"]),
-        "seed": int(cfg["seed"]),
-    }
+    params = run_parameters(cfg)
 
     def compute():
         start = time.perf_counter()
@@ -396,8 +448,9 @@ def run(cfg, progress=True) -> PottsResult:
                 "snapshots": {str(step): vol for step, vol in result.snapshots.items()}}
 
     stored = Store(cfg["cache_dir"]).cached(f"potts-{fingerprint(params)}", params, compute)
+    volume = np.asarray(stored["volume"], dtype=np.int32)
     snapshots = {int(step): np.asarray(vol, dtype=np.int32)
                  for step, vol in stored.get("snapshots", {}).items()}
-    return PottsResult(volume=np.asarray(stored["volume"], dtype=np.int32),
-                       snapshots=dict(sorted(snapshots.items())),
+    snapshots.setdefault(params["mcs"], volume)
+    return PottsResult(volume=volume, snapshots=dict(sorted(snapshots.items())),
                        seconds=float(stored.get("seconds", float("nan"))))

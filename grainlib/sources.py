@@ -17,6 +17,8 @@ Readers never write to the user's files or folders.
 from __future__ import annotations
 
 import os
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -91,11 +93,36 @@ def _listing(folder: Path, what: str) -> dict[str, Path]:
     return by_stem
 
 
+def _pair(image_files: dict, label_files: dict, images_dir: Path, labels_dir: Path):
+    """Refuse an image without a label or a label without an image (listings by stem)."""
+    lonely_images = sorted(set(image_files) - set(label_files))
+    lonely_labels = sorted(set(label_files) - set(image_files))
+    if lonely_images:
+        raise SourceError(f"image {image_files[lonely_images[0]]} has no label in {labels_dir} "
+                          f"({len(lonely_images)} images without a label)")
+    if lonely_labels:
+        raise SourceError(f"label {label_files[lonely_labels[0]]} has no image in {images_dir} "
+                          f"({len(lonely_labels)} labels without an image)")
+
+
 def _read(path: Path) -> np.ndarray:
     try:
-        return np.asarray(skio.imread(path))
+        with warnings.catch_warnings():
+            # imageio tries its legacy plugins on a file it cannot place, with deprecations
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return np.asarray(skio.imread(path))
+    except OSError as err:
+        if err.strerror:  # permission denied, a folder, ...
+            raise SourceError(f"cannot read {path}: {err.strerror}") from err
+        raise _unreadable(path) from err
     except Exception as err:  # the imaging plugins raise many kinds of errors
-        raise SourceError(f"cannot read {path}: {err}") from None
+        raise _unreadable(path) from err
+
+
+def _unreadable(path: Path) -> SourceError:
+    # The plugins' own messages mostly advise installing other plugins: not the problem.
+    return SourceError(f"cannot read {path}: not a readable {path.suffix[1:].upper()} image "
+                       f"(damaged, or another format under this name)")
 
 
 def _grey(image: np.ndarray, path: Path) -> np.ndarray:
@@ -301,14 +328,7 @@ def read_folder(images_dir, labels_dir, return_kinds: bool = False):
     images_dir, labels_dir = Path(images_dir), Path(labels_dir)
     image_files = _listing(images_dir, "images")
     label_files = _listing(labels_dir, "labels")
-    lonely_images = sorted(set(image_files) - set(label_files))
-    lonely_labels = sorted(set(label_files) - set(image_files))
-    if lonely_images:
-        raise SourceError(f"image {image_files[lonely_images[0]]} has no label in {labels_dir} "
-                          f"({len(lonely_images)} images without a label)")
-    if lonely_labels:
-        raise SourceError(f"label {label_files[lonely_labels[0]]} has no image in {images_dir} "
-                          f"({len(lonely_labels)} labels without an image)")
+    _pair(image_files, label_files, images_dir, labels_dir)
     images, ids, kinds = [], [], []
     shape = None
     for stem in sorted(image_files):
@@ -390,6 +410,25 @@ def write_hdf5(path, group: str, images, grain_ids, overwrite: bool = False,
     return path
 
 
+@contextmanager
+def _open_group(path: Path, group: str):
+    """Open an HDF5 file read-only and yield ``(file, group)``; SourceError naming the
+    file when it is missing, not HDF5, or lacks the group."""
+    if not path.exists():
+        raise SourceError(f"HDF5 file not found: {path}")
+    if not path.is_file():
+        raise SourceError(f"HDF5 file is not a file: {path}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise SourceError(f"{path}: not a readable HDF5 file ({err})") from None
+    with f:
+        if group not in f:
+            raise SourceError(f"{path}: no group '{group}'; groups found: "
+                              f"{', '.join(sorted(f)) or '(none)'}")
+        yield f, f[group]
+
+
 def read_hdf5(path, group: str = "real"):
     """Read one group of the published pure-iron layout (see :func:`write_hdf5`).
 
@@ -407,17 +446,7 @@ def read_hdf5(path, group: str = "real"):
     grain_ids : (N, H, W) int32.
     """
     path = Path(path)
-    if not path.is_file():
-        raise SourceError(f"HDF5 file not found: {path}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise SourceError(f"{path}: not a readable HDF5 file ({err})") from None
-    with f:
-        if group not in f:
-            raise SourceError(f"{path}: no group '{group}'; groups found: "
-                              f"{', '.join(sorted(f)) or '(none)'}")
-        g = f[group]
+    with _open_group(path, group) as (f, g):
         if "label" in g:
             labels = np.moveaxis(g["label"][()], -1, 0)
             if not np.issubdtype(labels.dtype, np.integer):
@@ -499,6 +528,71 @@ def load_real(cfg):
                               f"data need micrographs")
         return _checked_stack(images, grain_ids, str(path))
     raise SourceError(f"data.source must be 'surrogate', 'folder' or 'hdf5', got {source!r}")
+
+
+def _check_folder_source(data) -> None:
+    """``folder``: both folders set, present, readable, holding image files that pair up."""
+    listings = {}
+    for key, what in (("images_dir", "images"), ("labels_dir", "labels")):
+        if not data.get(key):
+            raise SourceError(f"data.source is 'folder' but data.{key} is not set")
+        folder = resolve(data[key])
+        if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+            raise SourceError(f"data.{key}: {what} folder not readable: {folder}")
+        try:
+            listings[key] = _listing(folder, what)
+        except SourceError as err:
+            raise SourceError(f"data.{key}: {err}") from None
+    _pair(listings["images_dir"], listings["labels_dir"], resolve(data["images_dir"]),
+          resolve(data["labels_dir"]))
+    for listing in listings.values():
+        for path in listing.values():
+            if not os.access(path, os.R_OK):
+                raise SourceError(f"file not readable: {path}")
+
+
+def _check_hdf5_source(data) -> None:
+    """``hdf5``: the file is there, is HDF5, and its group holds images and labels."""
+    if not data.get("hdf5_path"):
+        raise SourceError("data.source is 'hdf5' but data.hdf5_path is not set")
+    path, group = resolve(data["hdf5_path"]), data["hdf5_group"]
+    try:
+        with _open_group(path, group) as (_, g):
+            missing = [name for name in ("image",) if name not in g]
+            if "label" not in g and "boundary" not in g:
+                missing.append("label (or boundary)")
+    except SourceError as err:
+        raise SourceError(f"data.hdf5_path: {err}") from None
+    if missing:
+        raise SourceError(f"data.hdf5_path: {path}:/{group} has no {' and no '.join(missing)} "
+                          f"dataset; real data need micrographs and labels")
+
+
+# Sources whose data are files named in the profile, and the check of each. A source not
+# listed here (the surrogate) needs no files; a new source that reads files adds its check.
+SOURCE_CHECKS = {"folder": _check_folder_source, "hdf5": _check_hdf5_source}
+
+
+def check_source(cfg) -> None:
+    """Check, before any chapter runs, that the profile's real data are there.
+
+    Cheap: folders are listed and HDF5 files opened, no image is decoded. Checks the
+    folders of ``folder`` (present, readable, image files with matching labels) and the
+    file of ``hdf5`` (an HDF5 file whose group holds images and labels); other sources
+    need no files and pass (see :data:`SOURCE_CHECKS`).
+
+    Parameters
+    ----------
+    cfg : a profile from :func:`grainlib.config.load`.
+
+    Raises
+    ------
+    SourceError naming the key (``data.images_dir``, ...) and the path.
+    """
+    data = cfg["data"]
+    check = SOURCE_CHECKS.get(data["source"])
+    if check is not None:
+        check(data)
 
 
 def source_signature(cfg) -> dict:

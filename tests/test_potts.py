@@ -226,10 +226,63 @@ def test_run_reuses_the_stored_artifact(tmp_path, monkeypatch):
     assert not np.array_equal(changed.volume, first.volume)
 
 
-def test_run_without_snapshots(tmp_path):
+def test_run_without_snapshots_keeps_the_final_one(tmp_path):
     cfg = config.load("smoke", {"potts.shape": [8, 9, 10], "potts.mcs": 3,
                                 "potts.snapshots": []})
     cfg["cache_dir"] = str(tmp_path)
     for _ in range(2):  # computed, then read back
         result = potts.run(cfg, progress=False)
-        assert result.snapshots == {} and result.volume.shape == (8, 9, 10)
+        assert list(result.snapshots) == [3] and result.volume.shape == (8, 9, 10)
+        assert np.array_equal(result.snapshots[3], result.volume)
+
+
+def test_snapshot_steps_follow_the_run():
+    assert potts.snapshot_steps([10, 20, 50, 100, 200, 500, 1000], 300) == (
+        [10, 20, 50, 100, 200, 300], [500, 1000])
+    assert potts.snapshot_steps([40, 5, 20, 10, 5], 40) == ([5, 10, 20, 40], [])
+    assert potts.snapshot_steps([5, 10, 20, 40], 3) == ([3], [5, 10, 20, 40])
+    assert potts.snapshot_steps([], 7) == ([7], [])
+    for bad in ([0], [2.5], [True]):
+        with pytest.raises(ValueError, match="snapshots must be integers >= 1"):
+            potts.snapshot_steps(bad, 10)
+    with pytest.raises(ValueError, match="mcs must be an integer >= 1"):
+        potts.snapshot_steps([1], 0)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "demo", "paper", "iron-sections"])
+def test_mcs_below_every_snapshot_of_a_profile(profile, tmp_path):
+    """Any mcs works with any profile: the snapshots it does not reach are dropped."""
+    cfg = config.load(profile, {"potts.shape": [8, 8, 8], "potts.mcs": 3})
+    assert min(cfg["potts"]["snapshots"]) > 3
+    cfg["cache_dir"] = str(tmp_path)
+    result = potts.run(cfg, progress=False)
+    assert list(result.snapshots) == [3]
+    assert np.array_equal(result.snapshots[3], result.volume)
+
+
+def test_unreached_snapshots_share_the_stored_volume(tmp_path, monkeypatch):
+    base = {"potts.shape": [8, 9, 10], "potts.mcs": 6}
+    cfg = config.load("smoke", {**base, "potts.snapshots": [3, 6]})
+    cfg["cache_dir"] = str(tmp_path)
+    first = potts.run(cfg, progress=False)
+    monkeypatch.setattr(potts, "simulate", lambda *a, **k: pytest.fail("simulate was called"))
+    longer = config.load("smoke", {**base, "potts.snapshots": [6, 3, 50, 100]})
+    longer["cache_dir"] = str(tmp_path)
+    again = potts.run(longer, progress=False)
+    assert sorted(again.snapshots) == [3, 6]
+    assert np.array_equal(again.volume, first.volume)
+
+
+# Fingerprints of the profiles' Potts volumes as computed before snapshots followed the
+# run (commit 2263687): valid snapshot lists must keep them, so stored volumes and the
+# committed figures stay the same.
+_PROFILE_FINGERPRINTS = {"smoke": "7c9236d4f6c061a5", "demo": "5e3901d8cd0f8c80",
+                         "paper": "b5f77dce132ef5ff"}
+
+
+@pytest.mark.parametrize("profile", sorted(_PROFILE_FINGERPRINTS))
+def test_profile_fingerprints_are_kept(profile):
+    from grainlib.store import fingerprint
+
+    params = potts.run_parameters(config.load(profile))
+    assert fingerprint(params) == _PROFILE_FINGERPRINTS[profile]

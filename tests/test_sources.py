@@ -264,3 +264,81 @@ def test_source_signature_follows_the_files(tmp_path):
     skio.imsave(images_dir / "000.png", images[1], check_contrast=False)
     os.utime(images_dir / "000.png", ns=(1, 1))
     assert sources.source_signature(cfg) != before
+
+
+# --------------------------------------------------------------------------- check_source
+
+
+def folder_cfg(images_dir, labels_dir):
+    return config.load("smoke", {"data.source": "folder", "data.images_dir": str(images_dir),
+                                 "data.labels_dir": str(labels_dir)})
+
+
+def test_check_source_passes_present_data_without_reading_them(tmp_path, monkeypatch):
+    images, ids = stacks(2)
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
+    sources.write_hdf5(tmp_path / "x.h5", "real", images, ids)
+    monkeypatch.setattr(sources, "_read", lambda path: pytest.fail(f"decoded {path}"))
+    sources.check_source(folder_cfg(images_dir, labels_dir))
+    sources.check_source(config.load("smoke", {"data.source": "hdf5",
+                                               "data.hdf5_path": str(tmp_path / "x.h5")}))
+    sources.check_source(config.load("smoke"))  # the surrogate needs no files
+
+
+def test_check_source_passes_sources_without_files():
+    """A source it has no check for (the surrogate, data fetched by the program) passes."""
+    cfg = config.load("smoke")
+    cfg["data"] = {**cfg["data"], "source": "some-future-source"}
+    sources.check_source(cfg)
+
+
+@pytest.mark.parametrize("case, words", [
+    ("missing folder", r"data\.images_dir: images folder not found: .*nope"),
+    ("empty folder", r"data\.images_dir: images folder .*empty holds no image files"),
+    ("image without label", r"image .*007\.png has no label in .*labels"),
+    ("label without image", r"label .*009\.png has no image in .*images"),
+])
+def test_check_source_refuses_missing_folders_and_files(tmp_path, case, words):
+    images_dir, labels_dir, _ = bad_case(tmp_path, case)
+    before = snapshot(tmp_path)
+    with pytest.raises(SourceError, match=words):
+        sources.check_source(folder_cfg(images_dir, labels_dir))
+    assert snapshot(tmp_path) == before
+
+
+def test_check_source_names_the_missing_labels_folder(tmp_path):
+    images, ids = stacks(1)
+    images_dir, _ = write_folder(tmp_path, images, ids.astype(np.uint16))
+    with pytest.raises(SourceError, match=r"data\.labels_dir: labels folder not found"):
+        sources.check_source(folder_cfg(images_dir, tmp_path / "gone"))
+    with pytest.raises(SourceError, match=r"data\.source is 'folder' but data\.labels_dir "
+                                          r"is not set"):
+        sources.check_source(config.load("smoke", {"data.source": "folder",
+                                                   "data.images_dir": str(images_dir)}))
+
+
+def test_check_source_hdf5(tmp_path):
+    def hdf5_cfg(path, group="real"):
+        return config.load("smoke", {"data.source": "hdf5", "data.hdf5_path": str(path),
+                                     "data.hdf5_group": group})
+
+    images, ids = stacks(1)
+    with pytest.raises(SourceError, match=r"data\.hdf5_path: HDF5 file not found: .*none\.h5"):
+        sources.check_source(hdf5_cfg(tmp_path / "none.h5"))
+    (tmp_path / "text.h5").write_text("not HDF5")
+    with pytest.raises(SourceError, match=r"data\.hdf5_path: .*text\.h5: not a readable HDF5"):
+        sources.check_source(hdf5_cfg(tmp_path / "text.h5"))
+    sources.write_hdf5(tmp_path / "sim.h5", "simulated", None, ids)
+    with pytest.raises(SourceError, match=r"no group 'real'; groups found: simulated"):
+        sources.check_source(hdf5_cfg(tmp_path / "sim.h5"))
+    with pytest.raises(SourceError, match=r"sim\.h5:/simulated has no image dataset"):
+        sources.check_source(hdf5_cfg(tmp_path / "sim.h5", "simulated"))
+
+
+def test_unreadable_image_is_named(tmp_path):
+    images, ids = stacks(2)
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
+    (images_dir / "001.png").write_bytes(b"not a PNG")
+    sources.check_source(folder_cfg(images_dir, labels_dir))  # present: the check passes
+    with pytest.raises(SourceError, match=r"cannot read .*001\.png: not a readable PNG image"):
+        sources.read_folder(images_dir, labels_dir)
