@@ -6,6 +6,7 @@
     python -m grainlib notebooks --profile smoke --out tests/nbval   # nbval reference copies
     python -m grainlib config --profile paper        # the resolved parameters
     python -m grainlib config --schema               # every parameter, its default and range
+    python -m grainlib data                          # public data sets; data fetch NAME downloads one
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from . import config
+from . import config, data
 
 NOTEBOOKS_DIR = config.PROJECT_ROOT / "notebooks"
 
@@ -62,7 +63,11 @@ def main(argv=None):
     cfg = sub.add_parser("config", help="print a resolved profile or the schema")
     cfg.add_argument("--profile", default="demo")
     cfg.add_argument("--schema", action="store_true")
+    data.add_parser(sub)
     args = parser.parse_args(argv)
+
+    if args.command == "data":
+        return data.main(args)
 
     if args.command == "config":
         print(config.describe() if args.schema else yaml.safe_dump(config.load(args.profile),
