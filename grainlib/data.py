@@ -203,6 +203,7 @@ def _download(ds: DataSet, relpath: str, folder: Path, progress: bool) -> None:
 
     sha256, _ = ds.files[relpath]
     url = base_url(ds.name)
+    made = [parent for parent in (folder / relpath).parents if not parent.exists()]
     fetcher = pooch.create(path=folder, base_url=url, registry={relpath: f"sha256:{sha256}"},
                            retry_if_failed=0, allow_updates=False)
     logger = pooch.get_logger()
@@ -225,6 +226,9 @@ def _download(ds: DataSet, relpath: str, folder: Path, progress: bool) -> None:
                         + _offline_advice(ds, folder)) from None
     finally:
         logger.setLevel(level)
+        for parent in made:  # innermost first: leave no empty folders after a failure
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()
 
 
 def fetch(name: str = "iron-sections", progress: bool = False) -> dict[str, Path]:

@@ -173,6 +173,7 @@ def test_missing_file_without_network_says_what_to_download_and_where(sandbox):
     assert f"{data.IRON_SECTIONS.base_url}{first}" in message  # the real address
     assert str(sandbox / "cache" / first) in message           # where to put it
     assert data.ENV_DIR in message
+    assert not (sandbox / "cache").exists()  # a failed download leaves nothing behind
 
 
 # --------------------------------------------------------------------------- conversion
