@@ -7,6 +7,7 @@ and no test contacts any other host.
 
 import functools
 import http.server
+import os
 import shutil
 import tempfile
 import threading
@@ -229,3 +230,23 @@ def test_command_line_lists_and_fetches(sandbox, monkeypatch, capsys):
     assert "10 files verified" in capsys.readouterr().out
     assert cli(["data", "list"]) == 0
     assert "MIT licence  cached" in capsys.readouterr().out
+
+
+def test_project_files_name_nothing_outside_the_project():
+    """Only tests/ and .ci/ may know about the shared folder beside the checkout."""
+    root = config.PROJECT_ROOT
+    skip = {".git", ".venv", "runs", ".cache", "tests", ".ci", "build", "__pycache__",
+            ".ipynb_checkpoints", "figures"}
+    suffixes = {".py", ".ipynb", ".md", ".yaml", ".yml", ".toml", ".txt", ".cfg", ""}
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [d for d in subfolders if d not in skip and not d.endswith(".egg-info")]
+        for name in names:
+            path = Path(folder) / name
+            if path.suffix not in suffixes:
+                continue
+            text = path.read_text(errors="replace")
+            for needle in ("../shared", "PROTOCOL.md", 'parent / "shared"'):
+                if needle in text:
+                    found.append(f"{path.relative_to(root)}: {needle}")
+    assert found == []
