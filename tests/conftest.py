@@ -9,10 +9,11 @@ from grainlib.config import PROJECT_ROOT
 
 # The shared copy of the public iron sections (the files exactly as published), when the
 # checkout sits beside it: tests (and the notebook kernels nbval starts, which inherit
-# this environment) read it as the data cache, with no network.
+# this environment) read it as the data cache, with no network. Otherwise the cache the
+# environment names (GRAINLIB_DATA, or the user cache) is used when it holds them.
 SHARED_IRON = PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
 if (SHARED_IRON / "raw").is_dir():
-    os.environ.setdefault(data.ENV_DIR, str(SHARED_IRON / "raw"))
+    os.environ[data.ENV_DIR] = str(SHARED_IRON / "raw")
 
 
 def closed_port_url() -> str:
