@@ -96,16 +96,26 @@ IRON_SECTIONS = DataSet(
     base_url="https://raw.githubusercontent.com/clovermini/Fast-FineCut/"
              f"{_FAST_FINECUT_COMMIT}/images/",
     files={
-        "Original/001.tif": ("3e0f2bbb39d02f4529a027ea58f3f001f03d6bb73475c7239f53d6b48957dd26", 640122),
-        "Original/002.tif": ("14904fe1c1a3ee95301cf9b293081f27e02c963968b526bd758878badbf78052", 640122),
-        "Original/003.tif": ("67f783de679f2ad14b36218a063a70c4dfc35b9fb3d4023caec504795a6555b8", 640122),
-        "Original/004.tif": ("b2647be2dfb7e42def5d1522f96741a251773b941e15c9c8960886dd5d826132", 640122),
-        "Original/005.tif": ("e9ffee71b9e96bb971aedb8ce6336ac83758275dad9742f7c48a61faf5329a94", 640122),
-        "GroundTruth/001.tif": ("5e1315860aa5f4fc7a097ecb5d944c9dc8b535072f2d141829a4282fb9e1d48a", 100798),
-        "GroundTruth/002.tif": ("391d7005162ce0ba80ebac54517bfc4960eca8833104ffdf8470cd77b5b9a851", 99798),
-        "GroundTruth/003.tif": ("300b7dc49e6874bf339a7d1815af60f6d731879af784060d2767e02606eb14a1", 99258),
-        "GroundTruth/004.tif": ("b3ef30d30c45acef7a91733241d0c1055b17b4e3cbfa9383789d1d8c1b5a01a3", 99238),
-        "GroundTruth/005.tif": ("dd73ce24cc5acc97eac3d5768e6efe19e6cdb167f88e5dd4ed4aa23952c147e3", 98634),
+        "Original/001.tif":
+            ("3e0f2bbb39d02f4529a027ea58f3f001f03d6bb73475c7239f53d6b48957dd26", 640122),
+        "Original/002.tif":
+            ("14904fe1c1a3ee95301cf9b293081f27e02c963968b526bd758878badbf78052", 640122),
+        "Original/003.tif":
+            ("67f783de679f2ad14b36218a063a70c4dfc35b9fb3d4023caec504795a6555b8", 640122),
+        "Original/004.tif":
+            ("b2647be2dfb7e42def5d1522f96741a251773b941e15c9c8960886dd5d826132", 640122),
+        "Original/005.tif":
+            ("e9ffee71b9e96bb971aedb8ce6336ac83758275dad9742f7c48a61faf5329a94", 640122),
+        "GroundTruth/001.tif":
+            ("5e1315860aa5f4fc7a097ecb5d944c9dc8b535072f2d141829a4282fb9e1d48a", 100798),
+        "GroundTruth/002.tif":
+            ("391d7005162ce0ba80ebac54517bfc4960eca8833104ffdf8470cd77b5b9a851", 99798),
+        "GroundTruth/003.tif":
+            ("300b7dc49e6874bf339a7d1815af60f6d731879af784060d2767e02606eb14a1", 99258),
+        "GroundTruth/004.tif":
+            ("b3ef30d30c45acef7a91733241d0c1055b17b4e3cbfa9383789d1d8c1b5a01a3", 99238),
+        "GroundTruth/005.tif":
+            ("dd73ce24cc5acc97eac3d5768e6efe19e6cdb167f88e5dd4ed4aa23952c147e3", 98634),
     },
 )
 
