@@ -7,7 +7,7 @@
    phase: most sites sit on a boundary), with 1 thread and with all threads.
 2. Wall time and peak memory of L = 400, 50 MCS (the paper's lattice).
 3. Mean grain volume vs MCS at L = 100 (kT 0.5, 26 trial neighbours, as the reference
-   code of PROTOCOL.md section 2) and the fitted growth exponent (ideal 1.5).
+   code cited in `docs/method.md` section 2) and the fitted growth exponent (ideal 1.5).
 """
 
 import argparse

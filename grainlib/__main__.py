@@ -7,6 +7,7 @@
     python -m grainlib notebooks --profile smoke --chapters 01 --out runs/my -p mcs 20
     python -m grainlib config --profile paper        # the resolved parameters
     python -m grainlib config --schema               # every parameter, its default and range
+    python -m grainlib data                          # public data sets; data fetch NAME downloads one
 
 Errors a user can fix (a bad profile or value, a missing file or folder, an unreadable
 image, a chapter that fails) are reported as one line, ``error: ...``, naming the file,
@@ -165,7 +166,23 @@ def execute(py: Path, output: Path, parameters: dict | None = None, progress=Fal
     except DeadKernelError as err:
         raise RunFailed(f"chapter {py.stem} failed: its kernel died (out of memory?) "
                         f"(executed notebook: {shown(output)})") from err
+    finally:
+        _name_input(output, py)
     return time.perf_counter() - start
+
+
+def _name_input(output: Path, py: Path):
+    """Papermill records the notebook it was given as its input; given a notebook object
+    rather than a path, it stores the whole object. Record the chapter's path instead."""
+    import nbformat
+
+    if not output.is_file():
+        return
+    nb = nbformat.read(output, as_version=4)
+    meta = nb.metadata.get("papermill")
+    if meta is not None and not isinstance(meta.get("input_path"), (str, type(None))):
+        meta["input_path"] = f"notebooks/{py.name}"
+        nbformat.write(nb, output)
 
 
 def execute_chapters(selected: list[Path], out_dir: Path, parameters: dict | None) -> float:
@@ -302,8 +319,38 @@ def add_config(commands):
     parser.set_defaults(handler=config_command)
 
 
+def data_command(args) -> int:
+    from . import data
+
+    if getattr(args, "data_command", None) != "fetch":
+        print(data.listing())
+        return 0
+    for name in args.names:
+        try:
+            paths = data.fetch(name, progress=True)
+        except data.DataError as err:
+            raise RunFailed(f"data fetch {name}: {' '.join(str(err).split())}") from None
+        print(f"{name}: {len(paths)} files verified in {shown(data.data_dir())}")
+    return 0
+
+
+def add_data(commands):
+    from . import data
+
+    parser = add_command(commands, "data",
+                         "list the public data sets (licence, size, cached or not), or fetch "
+                         f"one into the cache folder (${data.ENV_DIR}, else the user cache)",
+                         "python -m grainlib data\npython -m grainlib data fetch iron-sections")
+    actions = parser.add_subparsers(dest="data_command")
+    actions.add_parser("list", help="list the data sets (the default)")
+    get = actions.add_parser("fetch", help="download a data set and check its checksums")
+    get.add_argument("names", nargs="+", metavar="NAME", choices=sorted(data.DATASETS),
+                     help=f"one of: {', '.join(sorted(data.DATASETS))}")
+    parser.set_defaults(handler=data_command)
+
+
 # In the order --help lists them.
-SUBCOMMANDS = (add_run, add_notebooks, add_config)
+SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data)
 
 
 # --------------------------------------------------------------------------- main

@@ -140,10 +140,11 @@ SCHEMA: dict[str, Any] = {
                                   "Neighbours a trial index is drawn from: 18 (paper) or 26."),
     },
     "data": {
-        "source": choice("surrogate", ("surrogate", "folder", "hdf5"),
+        "source": choice("surrogate", ("surrogate", "folder", "hdf5", "iron-sections"),
                          "Where the real micrographs come from: the embedded surrogate "
-                         "specimen, two folders (images_dir, labels_dir) or an HDF5 file in "
-                         "the published layout (hdf5_path, hdf5_group)."),
+                         "specimen, two folders (images_dir, labels_dir), an HDF5 file in "
+                         "the published layout (hdf5_path, hdf5_group), or the public "
+                         "pure-iron sections fetched by name (grainlib.data)."),
         "images_dir": optional(text(None, "source folder: micrographs (PNG/TIFF, 8 or 16 bit); "
                                     "relative paths start at the project root.")),
         "labels_dir": optional(text(None, "source folder: labels with the same file stems "

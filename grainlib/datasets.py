@@ -5,7 +5,7 @@ simulated patches from the Potts volume. The chapter-02 step.
 (:class:`grainlib.store.Store`), each tagged with the parameters it depends on, so a
 re-run reuses what has not changed; :func:`load` reads them back for later chapters.
 
-Simulated data (PROTOCOL.md sections 1-3): sections of the Potts volume along all three
+Simulated data (`docs/method.md` sections 1-3): sections of the Potts volume along all three
 axes cut into patches of the profile's size. The *simulated label* is the boundary map
 of the section's grain ids (:func:`grainlib.grains.boundaries`, the width every source
 uses). The *simulated image* is the section drawn flat: each 3D grain one grey level,

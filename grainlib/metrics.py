@@ -1,4 +1,4 @@
-"""Segmentation scores on boundary maps: MAP and ARI as in PROTOCOL.md section 6.
+"""Segmentation scores on boundary maps: MAP and ARI as in `docs/method.md` section 6.
 
 A boundary map is an (H, W) array, True (or 1, or 255) on boundary pixels. Both maps of a
 pair are read the same way:

@@ -1,6 +1,6 @@
 """Patches: the train/test split by image, patch cutting, and the nested real fractions.
 
-The protocol (PROTOCOL.md section 3):
+The protocol (`docs/method.md` section 3):
 
 - the split is by *image*: a test image never feeds training or tuning;
 - training patches are cut at random positions, test patches on a regular grid;

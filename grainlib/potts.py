@@ -1,4 +1,4 @@
-"""3D Monte Carlo Potts normal grain growth (PROTOCOL.md section 2).
+"""3D Monte Carlo Potts normal grain growth (`docs/method.md` section 2).
 
 The model of Anderson, Srolovitz, Grest & Sahni (Acta Metall. 32, 783, 1984): every site
 of a simple cubic lattice, periodic in all three directions, holds a grain id. The energy
@@ -17,7 +17,7 @@ sublattice after sublattice: a site is coloured by the parity of each coordinate
 sublattices), and along an axis of odd length the last plane, which wraps onto plane 0,
 gets a third colour (up to 27 sublattices). No two sites of one sublattice are neighbours,
 so a sublattice is updated in parallel with the same result as any serial order. This is
-the sublattice-sweep variant of the protocol's random site pick, as used by parallel Potts
+the sublattice-sweep variant of the paper's random site pick, as used by parallel Potts
 codes (e.g. SPPARKS' sweep mode; Plimpton et al., Sandia report SAND2009-6226).
 
 Random numbers come from a counter-based generator: a splitmix64 mix (Steele, Lea & Flood,

@@ -1,4 +1,4 @@
-"""Where micrographs come from: one interface, three sources.
+"""Where micrographs come from: one interface, four sources.
 
 Every source returns ``(images, grain_ids)``: a uint8 ``(N, H, W)`` stack of grey
 micrographs and an int32 ``(N, H, W)`` stack of grain ids. Boundary maps are drawn from
@@ -9,6 +9,8 @@ the grain ids later, with the one convention of :func:`grainlib.grains.boundarie
 - :func:`read_hdf5` / :func:`write_hdf5`: the layout of the authors' published pure-iron
   dataset (groups ``real`` and ``simulated``; datasets ``image``, ``label``, ``boundary``,
   stacked H x W x N, and ``shape``).
+- ``iron-sections``: five public pure-iron sections, fetched by name
+  (:func:`grainlib.data.iron_sections`).
 
 :func:`load_real` picks the source named in the profile (``data.source``).
 Readers never write to the user's files or folders.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 from skimage import io as skio
 from skimage.color import rgb2gray
@@ -106,17 +109,22 @@ def _pair(image_files: dict, label_files: dict, images_dir: Path, labels_dir: Pa
 
 
 def _read(path: Path) -> np.ndarray:
+    """An image file as an array: scikit-image first, then Pillow (which also decodes
+    LZW-compressed TIFFs without the optional ``imagecodecs`` package)."""
     try:
         with warnings.catch_warnings():
             # imageio tries its legacy plugins on a file it cannot place, with deprecations
             warnings.simplefilter("ignore", DeprecationWarning)
             return np.asarray(skio.imread(path))
-    except OSError as err:
-        if err.strerror:  # permission denied, a folder, ...
-            raise SourceError(f"cannot read {path}: {err.strerror}") from err
-        raise _unreadable(path) from err
     except Exception as err:  # the imaging plugins raise many kinds of errors
-        raise _unreadable(path) from err
+        if isinstance(err, OSError) and err.strerror:  # permission denied, a folder, ...
+            raise SourceError(f"cannot read {path}: {err.strerror}") from err
+        first = err
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image)
+    except Exception:
+        raise _unreadable(path) from first
 
 
 def _unreadable(path: Path) -> SourceError:
@@ -167,6 +175,31 @@ def _colour_codes(label: np.ndarray) -> np.ndarray:
     """An (H, W, C) colour-coded label as one integer code per pixel."""
     _, codes = np.unique(label.reshape(-1, label.shape[-1]), axis=0, return_inverse=True)
     return codes.reshape(label.shape[:2]).astype(np.int64)
+
+
+def grains_from_colours(rgb: np.ndarray, path="label") -> np.ndarray:
+    """Grain ids from a colour-coded grain map: the 4-connected regions of each colour.
+
+    Two grains that happen to share a colour but do not touch (under 4-connectivity)
+    get two ids; ids are numbered 1..N in scan order (row by row).
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) or (H, W, 4) uint8, one colour per grain (alpha ignored).
+    path : name of the file, for error messages.
+
+    Returns
+    -------
+    (H, W) int32 grain ids 1..N.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[-1] not in (3, 4) or rgb.dtype != np.uint8:
+        raise SourceError(f"{path}: expected an (H, W, 3) uint8 colour-coded grain map, "
+                          f"got {rgb.dtype} {rgb.shape}")
+    channels = rgb[..., :3].astype(np.int64)
+    # one integer per colour, + 1 so that black is not taken for background
+    codes = (channels[..., 0] << 16 | channels[..., 1] << 8 | channels[..., 2]) + 1
+    return connected_components(codes, background=0, connectivity=1).astype(np.int32)
 
 
 def _survivors(mask: np.ndarray) -> float:
@@ -499,7 +532,9 @@ def load_real(cfg):
     - ``surrogate``: :func:`surrogate_sections` with ``data.n_images``,
       ``data.image_shape``, ``cfg["seed"]`` and the ``surrogate`` section;
     - ``folder``: :func:`read_folder` of ``data.images_dir`` and ``data.labels_dir``;
-    - ``hdf5``: :func:`read_hdf5` of ``data.hdf5_path``, group ``data.hdf5_group``.
+    - ``hdf5``: :func:`read_hdf5` of ``data.hdf5_path``, group ``data.hdf5_group``;
+    - ``iron-sections``: the five public pure-iron sections,
+      :func:`grainlib.data.iron_sections` (fetched and cached on first use).
 
     Relative paths are resolved against the project root.
 
@@ -527,7 +562,12 @@ def load_real(cfg):
             raise SourceError(f"{path}:/{data['hdf5_group']} holds no 'image' dataset: real "
                               f"data need micrographs")
         return _checked_stack(images, grain_ids, str(path))
-    raise SourceError(f"data.source must be 'surrogate', 'folder' or 'hdf5', got {source!r}")
+    if source == "iron-sections":
+        from . import data as public_data
+
+        return public_data.iron_sections()
+    raise SourceError(f"data.source must be 'surrogate', 'folder', 'hdf5' or "
+                      f"'iron-sections', got {source!r}")
 
 
 def _check_folder_source(data) -> None:
@@ -599,10 +639,15 @@ def source_signature(cfg) -> dict:
     """What the real data of a profile depend on, for fingerprinting stored artifacts.
 
     For folders and files this includes each file's name, size and modification time, so
-    edited data are read again; for the surrogate, a hash of the generator's source.
+    edited data are read again; for the surrogate, a hash of the generator's source; for
+    a public data set, the pinned checksums of its files.
     """
     data = cfg["data"]
     source = data["source"]
+    if source == "iron-sections":
+        from . import data as public_data
+
+        return {"source": source, **public_data.signature(source)}
     if source == "surrogate":
         import hashlib
 

@@ -22,7 +22,7 @@
 # model of normal grain growth gives a volume in which every voxel knows its grain, and every
 # 2D section of that volume is a pixel-exact label.
 #
-# **The model** (PROTOCOL.md §2). A simple cubic lattice, periodic in all directions; each site
+# **The model** (`docs/method.md` §2). A simple cubic lattice, periodic in all directions; each site
 # holds a grain index $S_i$, at the start every site its own grain. The energy counts unlike
 # neighbours among the 26 nearest (first, second and third shells):
 #

@@ -24,7 +24,7 @@
 # image, a 4 x 7 grid). To ask how much real data the method needs, they train on a real
 # *fraction* X % (5, 10, ..., 35 and 100 %); we take X % of the training **images** with all
 # their patches, nested, so that every larger fraction contains the smaller ones
-# (PROTOCOL.md §3).
+# (`docs/method.md` §3).
 #
 # The *simulated* data come from the Potts volume of chapter 01: 2D sections along all three
 # axes, cut into patches of the same size. Each gives a **simulated label** (the boundary map
@@ -36,26 +36,28 @@
 # edge-number distributions as the paper's Fig. 5 does.
 #
 # Without the paper's images, the default profile's "real" micrographs are sections of an
-# embedded surrogate specimen (`grainlib.specimen`) rendered like nital-etched iron; five
-# real serial sections of pure iron (`../shared/data/iron-serial-sections`) are shown
-# beside them when present, and the `iron-sections` profile trains on them.
+# embedded surrogate specimen (`grainlib.specimen`) rendered like nital-etched iron. Five
+# public real serial sections of pure iron (the Fast-FineCut sections, MIT licence; B. Ma
+# et al., Micron 116, 2019) are fetched by name with `grainlib.data.iron_sections()` and
+# shown beside them when they are cached or can be downloaded; the `iron-sections`
+# profile trains on them.
 
 # %% tags=["parameters"]
 profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper
 seed = None           # None: the profile's
-source = None         # surrogate | folder | hdf5; None: the profile's
+source = None         # surrogate | folder | hdf5 | iron-sections; None: the profile's
 patch_size = None     # patch side in pixels; None: the profile's
 
 # %%
 from pathlib import Path
 
 import grainlib.config
+import grainlib.data
 from grainlib import appearance, datasets, patches, report, sources, widgets
 
 cfg = grainlib.config.load(profile, {"seed": seed, "data.source": source,
                                      "data.patch_size": patch_size})
 figures = Path(cfg["figures_dir"])
-iron_dir = grainlib.config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
 cfg["data"]
 
 # %% [markdown]
@@ -97,18 +99,21 @@ report.dataset_examples({
 }, n=3, path=figures / "fig3_datasets.png");
 
 # %% [markdown]
-# The real pure-iron sections (optical microscope, nital etch), when `../shared` holds them,
-# with the boundaries drawn from their grain-id labels by the same convention:
+# The real pure-iron sections (optical microscope, nital etch), with the boundaries drawn
+# from their grain ids by the same convention. `grainlib.data.iron_sections()` downloads
+# them once (3.7 MB, checked against their SHA256) into the data cache
+# (`python -m grainlib data` says where); with no network and no cached copy this is skipped.
 
 # %%
-if iron_dir.is_dir():
-    iron_images, iron_ids = sources.read_folder(iron_dir / "images", iron_dir / "instances")
+try:
+    iron_images, iron_ids = grainlib.data.iron_sections()
+except grainlib.data.DataError as err:
+    iron_images = iron_ids = None
+    print(f"real iron sections not available, skipped: {str(err).splitlines()[0]}")
+else:
     iron = patches.grid_crops(iron_images, iron_ids, data.train.size, per_image=1,
                               boundary_width=cfg["data"]["boundary_width"])
     report.dataset_examples({"real iron": (iron.images, iron.boundaries)}, n=3);
-else:
-    iron_images = iron_ids = None
-    print(f"no real iron sections at {iron_dir}: skipped")
 
 # %% [markdown]
 # ## How alike do they look?

@@ -1,20 +1,41 @@
 import os
-from pathlib import Path
+import socket
 
 import numpy as np
 import pytest
 
+from grainlib import data
 from grainlib.config import PROJECT_ROOT
 
-IRON = PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
+# The shared copy of the public iron sections (the files exactly as published), when the
+# checkout sits beside it: tests (and the notebook kernels nbval starts, which inherit
+# this environment) read it as the data cache, with no network. Otherwise the cache the
+# environment names (GRAINLIB_DATA, or the user cache) is used when it holds them.
+SHARED_IRON = PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
+if (SHARED_IRON / "raw").is_dir():
+    os.environ[data.ENV_DIR] = str(SHARED_IRON / "raw")
 
 
-@pytest.fixture
-def iron_dir():
-    """The five real pure-iron sections, when ../shared is there."""
-    if not (IRON / "images").is_dir():
-        pytest.skip(f"real iron sections not found at {IRON} (../shared is absent)")
-    return IRON
+def closed_port_url() -> str:
+    """An http URL on 127.0.0.1 where nothing listens: downloads from it fail at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+# Tests never download from the internet: a test that downloads serves the files itself.
+os.environ[data.ENV_URL] = closed_port_url()
+
+
+@pytest.fixture(scope="session")
+def iron():
+    """The five real pure-iron sections ``(images, grain_ids)``, (5, 800, 800) uint8 and
+    int32, when the data cache holds them (the shared copy, or a fetched cache)."""
+    if not data.is_cached("iron-sections"):
+        pytest.skip(f"real iron sections not in the data cache {data.data_dir()} "
+                    f"(python -m grainlib data fetch iron-sections)")
+    return data.iron_sections()
 
 
 @pytest.fixture

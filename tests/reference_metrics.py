@@ -1,4 +1,4 @@
-"""A deliberately plain second implementation of PROTOCOL.md section 6.
+"""A deliberately plain second implementation of `docs/method.md` section 6.
 
 Written straight from the protocol's words, for checking ``grainlib.metrics`` (tests)
 and for timing it against (``benchmarks/metrics.py``): a loop over grains with one full

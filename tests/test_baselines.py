@@ -5,14 +5,11 @@ import inspect
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 from scipy import ndimage
 from scipy.spatial import cKDTree
 from skimage.morphology import skeletonize
 
-from grainlib import baselines, config, grains, metrics, sources
-
-IRON = config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
+from grainlib import baselines, config, grains, metrics
 
 # The floors this project's versions must keep on the held-out iron sections 003-005
 # (set a little below the values measured there).
@@ -145,16 +142,14 @@ def test_configured_methods_use_the_profile():
     assert methods["OTSU"](image).any()
 
 
-def _iron_tiles(sections):
-    if not IRON.is_dir():
-        pytest.skip(f"real iron sections not found at {IRON}")
-    images, ids = sources.read_folder(IRON / "images", IRON / "instances")
-    chosen = [s - 1 for s in sections]  # files 001..005
+def _iron_tiles(iron, sections):
+    images, ids = iron
+    chosen = [s - 1 for s in sections]  # sections 001..005
     return baselines.labelled_tiles(images[chosen], ids[chosen])
 
 
-def test_table3_on_held_out_iron_sections():
-    images, truths = _iron_tiles([3, 4, 5])  # defaults were tuned on sections 1-2
+def test_table3_on_held_out_iron_sections(iron):
+    images, truths = _iron_tiles(iron, [3, 4, 5])  # defaults were tuned on sections 1-2
     table = baselines.score_methods(baselines.METHODS, images, truths)
     print(f"\nTable 3, classical methods, iron sections 003-005 ({len(images)} tiles of 400 x 400)")
     print(table.round(3).to_string())

@@ -6,14 +6,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from PIL import Image
 from scipy.spatial import cKDTree
 from skimage import io as skio
 
 from grainlib import config, grains, sources
 from grainlib.sources import SourceError
-
-IRON = config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
 
 
 def voronoi_ids(shape=(64, 80), n=12, seed=0):
@@ -243,15 +240,29 @@ def test_surrogate_sections_shape_dtype_and_seed():
     np.testing.assert_array_equal(again[1], ids)
 
 
-def test_iron_sections_profile_reads_the_real_sections():
-    if not IRON.is_dir():
-        pytest.skip(f"real iron sections not present at {IRON}")
+def test_iron_sections_profile_reads_the_public_sections(iron):
     cfg = config.load("iron-sections")
+    assert cfg["data"]["source"] == "iron-sections"
     images, ids = sources.load_real(cfg)
     assert images.shape == ids.shape == (5, 800, 800)
     assert images.dtype == np.uint8 and ids.dtype == np.int32
-    np.testing.assert_array_equal(ids[0], np.asarray(Image.open(IRON / "instances" / "001.png")))
+    np.testing.assert_array_equal(images, iron[0])
+    np.testing.assert_array_equal(ids, iron[1])
     assert 170 <= len(np.unique(ids[4])) <= 195
+    signature = sources.source_signature(cfg)
+    assert signature["source"] == "iron-sections" and len(signature["files"]) == 10
+
+
+def test_grains_from_colours_splits_each_colour_into_4_connected_regions():
+    colours = np.zeros((6, 6, 3), np.uint8)        # black is a colour like any other
+    colours[:3, :3] = colours[3:, 3:] = (200, 10, 10)  # one colour, two grains touching
+    colours[:3, 3:] = (10, 200, 10)                # only at a corner (8-, not 4-connected)
+    ids = sources.grains_from_colours(colours)
+    assert ids.dtype == np.int32 and ids.min() == 1
+    assert len(np.unique(ids)) == 4
+    assert ids[0, 0] != ids[5, 5] and ids[0, 5] != ids[5, 0]
+    with pytest.raises(SourceError, match="colour-coded"):
+        sources.grains_from_colours(colours[..., 0])
 
 
 def test_source_signature_follows_the_files(tmp_path):

@@ -3,9 +3,7 @@
 import numpy as np
 import pytest
 
-from grainlib import appearance, config, grains, patches, specimen
-
-IRON = config.PROJECT_ROOT.parent / "shared" / "data" / "iron-serial-sections"
+from grainlib import appearance, grains, patches, specimen
 
 
 @pytest.fixture(scope="module")
@@ -114,13 +112,8 @@ def test_render_does_not_modify_its_input(small):
     assert np.array_equal(grain_ids, small[1][0])
 
 
-@pytest.mark.skipif(not IRON.is_dir(), reason=f"real iron sections not found at {IRON}")
-def test_surrogate_at_real_grain_size_looks_like_real_iron():
-    from PIL import Image
-
-    real = np.stack([np.array(Image.open(IRON / "images" / f"{i:03d}.png")) for i in (1, 5)])
-    real_ids = np.stack([np.array(Image.open(IRON / "instances" / f"{i:03d}.png")).astype(np.int32)
-                         for i in (1, 5)])
+def test_surrogate_at_real_grain_size_looks_like_real_iron(iron):
+    real, real_ids = iron[0][[0, 4]], iron[1][[0, 4]]  # sections 001 and 005
     images, grain_ids = specimen.sections(2, (800, 800), seed=0)
     flat = np.stack([patches.render_flat(g, grains.boundaries(g), (150, 250), 0, seed=i)
                      for i, g in enumerate(grain_ids)])
