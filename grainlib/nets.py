@@ -52,9 +52,10 @@ class _SkipBlock(nn.Module):
     """One level of the pix2pix U-Net: down, the levels inside, up, and the skip.
 
     ``x -> [x, up(inner(down(x)))]`` (the outermost level returns only ``up(...)``).
-    Down: LeakyReLU(0.2), 4 x 4 stride-2 convolution, batch norm. Up: ReLU, 4 x 4
-    stride-2 transposed convolution, batch norm, optional dropout. The innermost level
-    keeps the size: 3 x 3 stride-1 convolutions and no batch norm on its way down.
+    Down: LeakyReLU(0.2), 4 x 4 stride-2 convolution, batch norm. Up: ReLU, bilinear
+    2x upsampling and a 3 x 3 convolution (where pix2pix has a 4 x 4 stride-2 transposed
+    convolution), batch norm, optional dropout. The innermost level keeps the size:
+    3 x 3 stride-1 convolutions and no batch norm on its way down.
     """
 
     def __init__(self, outer: int, inner: int, inside: nn.Module | None = None,
@@ -71,7 +72,12 @@ class _SkipBlock(nn.Module):
         if not (outermost or innermost):
             down.append(nn.BatchNorm2d(inner))
         up_in = inner if innermost else 2 * inner
-        up = [nn.ReLU(), nn.ConvTranspose2d(up_in, up_out, kernel, stride, 1, bias=outermost)]
+        up = [nn.ReLU()]
+        if not innermost:
+            # resize then convolve: a stride-2 transposed convolution leaves a checkerboard
+            # of period 2 (Odena et al., Distill 2016) that short trainings do not remove
+            up.append(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False))
+        up.append(nn.Conv2d(up_in, up_out, 3, 1, 1, bias=outermost))
         if outermost:
             up.append(nn.Tanh())
         else:
@@ -92,8 +98,8 @@ class _SkipBlock(nn.Module):
 class UNetGenerator(nn.Module):
     """The pix2pix generator: a U-Net from a label map to a micrograph.
 
-    ``depth`` levels each halve the image (4 x 4 stride-2 convolutions) with skip
-    connections around them, and a bottleneck of 3 x 3 stride-1 convolutions at the
+    ``depth`` levels each halve the image (4 x 4 stride-2 convolutions) and double it
+    again (upsampling and a 3 x 3 convolution), with skip connections around them, and a bottleneck of 3 x 3 stride-1 convolutions at the
     bottom (the authors' ``unet_16`` has depth 4: 400 x 400 works). Widths double from
     ``width`` per level up to ``max_width``; batch norm everywhere but the outer ends;
     dropout 0.5 in the decoders of the bottleneck and the two deepest levels (pix2pix's

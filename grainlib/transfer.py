@@ -28,7 +28,7 @@ from . import config, training
 from .nets import PatchDiscriminator, UNetGenerator, crop_to, pad_to_multiple
 from .store import fingerprint
 
-VERSION = 1  # bump when training or generation changes what a given seed produces
+VERSION = 2  # bump when training or generation changes what a given seed produces
 KIND = "grainlib.transfer.StyleTransfer"
 _ARCHITECTURE = ("width", "depth", "max_width")
 
@@ -271,6 +271,33 @@ def model_path(cfg, fraction: int, seed: int) -> Path:
     return Path(cfg["run_dir"]) / "transfer" / f"generator-{fraction}-seed{seed}.pt"
 
 
+def _trained_on(cfg, fraction: int, seed: int) -> dict:
+    """What a generator of :func:`build` depends on, for its fingerprint."""
+    from . import datasets
+
+    pieces = datasets.piece_params(cfg)
+    return {"version": VERSION, "params": _trained_params(cfg["transfer"]), "seed": int(seed),
+            "fraction": int(fraction), "train": pieces["data_train"],
+            "fractions": pieces["data_fractions"]}
+
+
+def _fingerprint_of(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True).get("fingerprint")
+    except Exception:  # unreadable: as good as absent, it will be trained again
+        return None
+
+
+def trained_fractions(cfg, seed: int | None = None) -> list[int]:
+    """The real fractions whose generator :func:`build` has stored for the profile's
+    present parameters and ``seed`` (None: the profile's)."""
+    seed = int(cfg["seed"] if seed is None else seed)
+    return [int(f) for f in sorted(set(cfg["data"]["fractions"]))
+            if _fingerprint_of(model_path(cfg, f, seed)) == fingerprint(_trained_on(cfg, f, seed))]
+
+
 def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) -> Built:
     """The chapter-03 step: the generator trained on the real fraction ``fraction`` % and
     the synthetic images of every simulated label, each made only when missing.
@@ -292,21 +319,23 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
 
     seed = int(cfg["seed"] if seed is None else seed)
     data = datasets.load(cfg)
+    if int(fraction) not in data.fractions:
+        raise ValueError(f"real fraction {fraction} % is not one of the profile's "
+                         f"data.fractions: {sorted(data.fractions)}")
     real = data.real_fraction(int(fraction))
     params = cfg["transfer"]
     pieces = datasets.piece_params(cfg)
-    trained_on = {"version": VERSION, "params": _trained_params(params), "seed": seed,
-                  "fraction": int(fraction), "train": pieces["data_train"],
-                  "fractions": pieces["data_fractions"]}
+    trained_on = _trained_on(cfg, fraction, seed)
     key = fingerprint(trained_on)
     path = model_path(cfg, fraction, seed)
-    model = None
-    if path.is_file():
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        if stored.get("fingerprint") == key:
-            model = load(path)
+    model = load(path) if _fingerprint_of(path) == key else None
     if model is None:
-        partial = path.with_suffix(".checkpoint.pt")
+        # one checkpoint per fingerprint: one left by a training with other parameters
+        # is stale, and removed (it is this step's own file, not the user's)
+        partial = path.with_suffix(f".{key}.checkpoint.pt")
+        for stale in path.parent.glob(f"{path.stem}.*.checkpoint.pt"):
+            if stale != partial:
+                stale.unlink()
         model = train(real.boundaries, real.images, params, seed=seed, progress=progress,
                       checkpoint=partial)
         save(model, path, {"fingerprint": key})

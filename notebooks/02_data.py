@@ -96,7 +96,7 @@ print(f"simulated patches cut from the snapshot at MCS {data.simulated_mcs}")
 report.dataset_examples({
     "real": (data.train.images, data.train.boundaries),
     "simulated": (data.simulated.images, data.simulated.boundaries),
-}, n=3, path=figures / "fig3_datasets.png");
+}, n=3, path=figures / "fig_real_vs_simulated.png");
 
 # %% [markdown]
 # The real pure-iron sections (optical microscope, nital etch), with the boundaries drawn

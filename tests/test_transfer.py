@@ -127,3 +127,25 @@ def test_epochs_set_the_steps():
     params = {**transfer.config.section("transfer"), "epochs": 3, "batch_size": 8}
     assert transfer.steps_for(params, 100) == 38
     assert transfer.steps_for({**params, "epochs": None, "steps": 7}, 100) == 7
+
+
+def test_build_trains_once_then_reuses(runs_dir):
+    from grainlib import config, datasets
+
+    cfg = config.load("smoke")
+    data = datasets.build(cfg, progress=False)
+    assert transfer.trained_fractions(cfg, seed=1) == []
+    first = transfer.build(cfg, 5, seed=1, progress=False)
+    path = transfer.model_path(cfg, 5, 1)
+    stamp = path.stat().st_mtime_ns
+    assert transfer.trained_fractions(cfg, seed=1) == [5]
+    assert not list(path.parent.glob("*.checkpoint.pt"))
+    np.testing.assert_array_equal(first.synthetic.grain_ids, data.simulated.grain_ids)
+    np.testing.assert_array_equal(first.synthetic.boundaries, data.simulated.boundaries)
+    assert first.synthetic.images.dtype == np.uint8
+    assert not np.array_equal(first.synthetic.images, data.simulated.images)
+    again = transfer.build(cfg, 5, seed=1, progress=False)
+    assert path.stat().st_mtime_ns == stamp  # nothing trained again
+    np.testing.assert_array_equal(again.synthetic.images, first.synthetic.images)
+    changed = config.load("smoke", {"transfer.steps": 3})
+    assert transfer.trained_fractions(changed, seed=1) == []  # other parameters: not reused

@@ -1,0 +1,152 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -papermill,-execution,-ExecuteTime
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-papermill,-widgets
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Style transfer: synthetic micrographs from simulated labels
+#
+# The simulated images of chapter 02 carry exact labels but look nothing like a micrograph:
+# flat grey grains, no etch texture, no scratches, no uneven boundaries. Ma et al. close the
+# gap with **image style transfer**: a pix2pix network (Isola et al., CVPR 2017) learns, on
+# the real training patches, to turn a *label* (boundary map) into the *micrograph* of that
+# label. Applied to every simulated label, it gives **synthetic images**: the grain
+# structure, and so the label, of the simulation, in the image style of the real data
+# (the paper's "Image style transfer" method and Fig. 3; `docs/method.md` §4).
+#
+# The generator G is a U-Net (stride-2 convolutions down, transposed convolutions up, skip
+# connections between levels of the same size); the discriminator D is a PatchGAN that judges
+# overlapping patches of (label, image) pairs as real or generated. G minimises
+# $\mathcal{L}_{cGAN}(G, D) + \lambda\,\mathcal{L}_{L1}(G)$ with $\lambda = 100$: the L1 term
+# ties the image to the label, the adversarial term adds the texture an L1 loss would blur.
+# The generator learns only from the real fraction X % of the training images, so the
+# synthetic set $\text{Synthetic}^X$ costs no real data beyond what Real_X% already uses.
+
+# %% tags=["parameters"]
+profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper, iron-sections
+fraction = None       # the real fraction X % the generator learns from; None: the profile's smallest
+seed = 0              # training seed of the networks (the datasets keep the profile's seed)
+
+# %%
+from pathlib import Path
+
+import grainlib.config
+from grainlib import appearance, datasets, nets, potts, report, transfer, widgets
+
+cfg = grainlib.config.load(profile)
+fraction = min(cfg["data"]["fractions"]) if fraction is None else int(fraction)
+figures = Path(cfg["figures_dir"])
+data = datasets.build(cfg, progress=False)
+cfg["transfer"]
+
+# %% [markdown]
+# ## Train the generator on Real_X%, or reuse it
+# `transfer.build` trains pix2pix on the training patches of the fraction (random crops,
+# flips and rotations of label and image together; Adam at a constant rate, then a linear
+# decay) and generates a synthetic image for every simulated label. Both are stored in
+# `runs/<profile>/` with the fingerprint of what made them; a killed training resumes from
+# its checkpoint.
+
+# %%
+built = transfer.build(cfg, fraction, seed)
+real = data.real_fraction(fraction)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"Real_{fraction}%: {len(data.fractions[fraction])} training images, {len(real)} patches "
+      f"of {real.size} px")
+print(f"generator: {built.model.steps} steps, "
+      f"{nets.parameter_count(built.model.net):,} parameters; "
+      f"{len(built.synthetic)} synthetic images of {built.synthetic.size} px")
+
+# %% [markdown]
+# The losses: the discriminator's (D), the generator's adversarial term (G_GAN) and its L1
+# distance to the real image (G_L1, on the [-1, 1] scale). L1 falls as the generator learns
+# where the boundaries are and how bright the grains are; the adversarial terms stay in a
+# tug of war, which is what keeps the texture from washing out.
+
+# %%
+report.loss_curves(built.model.history, title=f"pix2pix on Real_{fraction}% (seed {seed})");
+
+# %% [markdown]
+# ## The paper's Fig. 3
+# From left to right: a real image, a simulated image, a simulated label and the synthetic
+# image of that label. The synthetic image has the simulated grain structure and the real
+# image style.
+
+# %%
+report.fig3_datasets({"real image": real.images,
+                      "simulated image": data.simulated.images,
+                      "simulated label": data.simulated.boundaries,
+                      f"synthetic image (Real_{fraction}%)": built.synthetic.images},
+                     n=3, path=figures / "fig3_datasets.png");
+
+# %% [markdown]
+# ## How real do the synthetic images look?
+# The measures of chapter 02 against the real **test** images, which the generator never
+# saw: the earth mover's distance between grey histograms (in grey levels), how much darker
+# the boundaries are than the grains, the boundary fraction and the grains per area.
+# The sharpest check is the row *synthetic from the real test labels*: the generator draws
+# the very labels of the real test images, so it should land close to them on every measure;
+# the flat simulated images show where we started.
+
+# %%
+test = (data.test.images, data.test.grain_ids)
+compared = {"real test": test,
+            "simulated (flat)": (data.simulated.images, data.simulated.grain_ids),
+            f"synthetic, Real_{fraction}%": (built.synthetic.images, built.synthetic.grain_ids),
+            "synthetic from the real test labels": (
+                transfer.generate(built.model, data.test.boundaries), data.test.grain_ids)}
+print(appearance.compare(compared, reference="real test").round(3).to_string())
+
+# %% [markdown]
+# The same for the generator of every real fraction trained so far with this seed (the
+# sweep of chapter 06 trains them all): does a generator that saw more real data draw more
+# realistic images?
+
+# %%
+rows = {"real test": test}
+for x in transfer.trained_fractions(cfg, seed):
+    model = transfer.load(transfer.model_path(cfg, x, seed))
+    rows[f"Real_{x}%: from real test labels"] = (transfer.generate(model, data.test.boundaries),
+                                                 data.test.grain_ids)
+print(appearance.compare(rows, reference="real test").round(3).to_string())
+
+# %% [markdown]
+# ## The paper's Table 1: what a synthetic image costs
+# Seconds per image, measured in this run: the Potts simulation divided over the simulated
+# patches, the style-transfer training divided over the synthetic images it made, and the
+# generation of one synthetic image. The paper's figures are for 400 x 400 images on a GPU;
+# ours are for the profile's patch size on this machine's device.
+
+# %%
+simulation = potts.run(cfg, progress=False).seconds / len(data.simulated)
+table1 = report.table1(simulation=simulation,
+                       training=built.model.train_seconds / len(built.synthetic),
+                       generation=built.generate_seconds, image_side=built.synthetic.size)
+figures.mkdir(parents=True, exist_ok=True)
+table1.to_csv(figures / "table1.csv")
+table1.round(3)
+
+# %% [markdown]
+# ## Browse the synthetic images
+# A simulated label, its flat simulated image, and the synthetic image of every real
+# fraction trained so far (this seed), side by side.
+
+# %%
+panels = {"simulated label": data.simulated.boundaries, "simulated image": data.simulated.images}
+for x in transfer.trained_fractions(cfg, seed):
+    panels[f"synthetic, Real_{x}%"] = transfer.build(cfg, x, seed, progress=False).synthetic.images
+widgets.side_by_side(panels, notes=[f"axis {'zyx'[a]}, section {s}" for a, s in
+                                    zip(data.simulated.axis, data.simulated.image_index)])
