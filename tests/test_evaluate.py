@@ -35,3 +35,31 @@ def test_score_table_is_tidy_and_stored(runs_dir, monkeypatch):
 def test_score_rejects_unknown_training_sets(runs_dir):
     with pytest.raises(ValueError, match="allowed"):
         evaluate.score(config.load("smoke"), 5, training_sets=("reel",))
+
+
+def test_boundary_errors_and_fig4(tmp_path):
+    from grainlib import grains, report
+
+    from conftest import voronoi_labels
+
+    truth = grains.boundaries(voronoi_labels((40, 40), 6, 1))
+    missed, spurious = report.boundary_errors(truth, truth)
+    assert not missed.any() and not spurious.any()
+    shifted = np.zeros_like(truth)  # one pixel off: within the tolerance
+    shifted[:, 1:] = truth[:, :-1]
+    assert not any(m.any() for m in report.boundary_errors(shifted, truth))
+    none = np.zeros_like(truth)
+    missed, spurious = report.boundary_errors(none, truth)
+    assert np.array_equal(missed, truth) and not spurious.any()
+    extra = truth.copy()
+    extra[20, :] = True
+    missed, spurious = report.boundary_errors(extra, truth)
+    assert not missed.any() and spurious.any() and not (spurious & truth).any()
+    with pytest.raises(ValueError, match="same shape"):
+        report.boundary_errors(truth[:, :10], truth)
+    images = np.full((2, 40, 40), 200, np.uint8)
+    truths = np.stack([truth, truth])
+    path = tmp_path / "fig4.png"
+    report.fig4_segmentation(images, truths, {"a": truths, "b": np.stack([none, extra])},
+                             scores={"a": [1.0, 1.0], "b": [0.0, 0.5]}, n=2, path=path)
+    assert path.is_file()
