@@ -264,6 +264,37 @@ SCHEMA: dict[str, Any] = {
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
         "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
+    "segment": {  # the segmentation U-Net (grainlib.segment); defaults: the demo's CPU size
+        "width": integer(16, "U-Net channels at the first level (Ronneberger et al.: 64).", lo=1),
+        "depth": integer(4, "U-Net poolings; patch sides are padded to multiples of 2**depth.",
+                         lo=1, hi=8),
+        "steps": integer(600, "Training steps (mini-batches; paper: 28,000).", lo=1),
+        "batch_size": integer(8, "Patches per mini-batch, half real and half synthetic when "
+                              "mixed (paper: 8).", lo=2),
+        "crop": optional(integer(64, "Train on random crops of this side (a multiple of "
+                                 "2**depth); null: whole patches (paper).", lo=16)),
+        "lr": number(1e-4, "Adam learning rate, constant (paper: 1e-4).", lo=0),
+        "boundary_weight": number(20.0, "Cross-entropy weight of boundary pixels, grain "
+                                  "pixels weighing 1 (the authors' code: 20).", lo=0),
+        "augment": boolean(False, "Random flips and 90-degree rotations of the training "
+                           "patches (the authors' code: off; training set real+flips: on)."),
+        "postprocess": choice("threshold", ("threshold", "watershed"),
+                              "Boundary probability -> closed boundaries: watershed of the "
+                              "probability from grain cores, or a plain threshold."),
+        "threshold": number(0.7, "Boundary probability above which a pixel is boundary "
+                            "(0.7: best MAP on the demo's training patches).",
+                            lo=0, hi=1),
+        "marker_depth": number(0.0, "watershed: h of the h-maxima of the distance to the "
+                               "thresholded boundaries that make the grain cores (0: every "
+                               "region inside them is a core).", lo=0),
+        "min_grain": integer(10, "Predicted grains with fewer pixels join their neighbours.",
+                             lo=0),
+        "line_width": integer(2, "Width of the predicted boundary lines "
+                              "(grains.boundaries); build uses data.boundary_width.",
+                              lo=1, hi=8),
+        "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
+        "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
+    },
     "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.baselines.tune)
         "otsu": {
             "low_ratio": number(0.4, "Hysteresis low threshold / Otsu threshold.", lo=0, hi=1),

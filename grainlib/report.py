@@ -273,3 +273,88 @@ def table1(simulation: float, training: float, generation: float, image_side: in
     table.index.name = "procedure"
     table["ours_image_px"] = f"{image_side} x {image_side}"
     return table
+
+
+MISSED_RGB = (230, 60, 40)     # true boundary no prediction comes near: red
+SPURIOUS_RGB = (40, 110, 230)  # predicted boundary far from any true one: blue
+
+
+def boundary_errors(pred: np.ndarray, truth: np.ndarray, tolerance: int = 2):
+    """Missed and spurious boundary pixels of a predicted boundary map.
+
+    Parameters
+    ----------
+    pred, truth : (H, W) bool boundary maps.
+    tolerance : a boundary pixel within this many pixels (chessboard distance) of a
+        boundary of the other map counts as found.
+
+    Returns
+    -------
+    missed : (H, W) bool, true boundary pixels with no predicted boundary within reach.
+    spurious : (H, W) bool, predicted boundary pixels with no true boundary within reach.
+    """
+    pred, truth = np.asarray(pred, bool), np.asarray(truth, bool)
+    if pred.shape != truth.shape or pred.ndim != 2:
+        raise ValueError(f"pred {pred.shape} and truth {truth.shape} must be (H, W) maps of "
+                         "the same shape")
+    kernel = np.ones((2 * tolerance + 1,) * 2, np.uint8)
+    near_pred = cv2.dilate(pred.view(np.uint8), kernel).astype(bool)
+    near_truth = cv2.dilate(truth.view(np.uint8), kernel).astype(bool)
+    return truth & ~near_pred, pred & ~near_truth
+
+
+def fig4_segmentation(images: np.ndarray, truths: np.ndarray, preds: dict, scores=None,
+                      n: int = 3, tolerance: int = 2, path=None):
+    """The paper's Fig. 4: test patches, their true boundaries, and each method's
+    prediction with its errors marked.
+
+    Parameters
+    ----------
+    images : (N, H, W) uint8 test patches.
+    truths : (N, H, W) bool true boundary maps.
+    preds : {method: (N, H, W) bool predicted boundary maps}, in column order. Each is
+        drawn black on white, with missed true boundaries in red and spurious predicted
+        ones in blue (:func:`boundary_errors`).
+    scores : optional {method: (N,) MAP per patch}, written over each panel.
+    n : rows (the first ``n`` patches).
+    path : where to save the figure (PNG), or None.
+    """
+    columns = 2 + len(preds)
+    n = min(n, len(images))
+    fig, axes = plt.subplots(n, columns, figsize=(2.2 * columns, 2.3 * n), squeeze=False)
+    for r in range(n):
+        axes[r, 0].imshow(images[r], cmap="gray", vmin=0, vmax=255)
+        axes[r, 1].imshow(~np.asarray(truths[r], bool), cmap="gray", vmin=0, vmax=1)
+        for c, (name, stack) in enumerate(preds.items(), start=2):
+            pred = np.asarray(stack[r], bool)
+            missed, spurious = boundary_errors(pred, truths[r], tolerance)
+            rgb = np.repeat(np.where(pred, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+            rgb[missed] = MISSED_RGB
+            rgb[spurious] = SPURIOUS_RGB
+            axes[r, c].imshow(rgb)
+            if scores is not None:
+                axes[r, c].set_title(f"MAP {scores[name][r]:.2f}", fontsize=8, loc="left")
+        for ax in axes[r]:
+            ax.set_axis_off()
+    for c, title in enumerate(["image", "truth", *preds]):
+        axes[0, c].text(0.5, 1.12 if scores is not None else 1.02, title, fontsize=10,
+                        ha="center", va="bottom", transform=axes[0, c].transAxes)
+    fig.text(0.5, 0.0, "red: missed true boundary   blue: spurious predicted boundary",
+             ha="center", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def map_distributions(table: pd.DataFrame, path=None):
+    """Per-patch MAP of each method and training set as box plots (a :func:`grainlib.
+    evaluate.score` table: columns ``method``, ``training_set``, ``MAP``)."""
+    groups = table.groupby(["method", "training_set"], sort=False)["MAP"]
+    names = [m if t == "-" else f"{m}\n{t}" for m, t in groups.groups]
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 1, 3.2))
+    ax.boxplot([values.to_numpy() for _, values in groups], showmeans=True)
+    ax.set_xticks(range(1, len(names) + 1), names, fontsize=8)
+    ax.set_ylabel("MAP per test patch")
+    ax.set_ylim(0, 1)
+    ax.grid(True, axis="y", alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, path)

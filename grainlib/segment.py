@@ -1,0 +1,492 @@
+"""Segmentation: a U-Net learns micrograph -> grain boundaries, on real patches alone or
+with simulated or synthetic ones mixed in; its boundary probabilities are then closed
+into grain boundaries in the labels' convention.
+
+Training (docs/method.md section 5): :class:`grainlib.nets.SegmentationUNet`, two classes
+per pixel (grain, boundary), cross-entropy weighted grain : boundary = 1 :
+``boundary_weight`` (the authors' code: 20); inputs scaled to [0, 1] and standardised
+with the mean and standard deviation of the training images (kept with the model); Adam
+at a constant learning rate (1e-4) for a fixed number of steps; mini-batches of
+``batch_size`` patches, half real and half synthetic (or simulated) when two sets are
+mixed; random crops of ``crop`` pixels (whole patches in the paper); no flips or
+rotations unless ``augment``.
+
+Prediction (:func:`predict`): the boundary probability (:func:`probability`) is turned
+into grains and the grains into a boundary map with :func:`grainlib.grains.boundaries`,
+so a prediction has exactly the convention of the labels. Two ways
+(``postprocess``):
+
+- ``"threshold"`` (default): boundary where the probability exceeds ``threshold``; the
+  4-connected regions left are the grains; grains below ``min_grain`` pixels are
+  dropped and every pixel joins its nearest grain;
+- ``"watershed"``: one marker per grain core (h-maxima, depth
+  ``marker_depth``, of the distance to the thresholded boundaries,
+  :func:`grainlib.baselines.cores`), then a watershed of the probability from those
+  markers; gaps in a faint boundary no longer merge two grains, and spurs that split
+  no core vanish.
+
+Which is better was measured on 48 of the demo's real *training* patches (128 x 128, never
+the test patches) with a U-Net trained on Real_100% (600 steps, crops of 64, boundary
+weight 20, seed 0); mean MAP / ARI (:data:`POSTPROCESS_MAP`):
+
+=========================================  =====  =====
+threshold 0.3                              0.303  0.609
+threshold 0.5                              0.503  0.782
+threshold 0.7                              0.564  0.809
+watershed, threshold 0.5, marker_depth 0   0.508  0.856
+watershed, threshold 0.5, marker_depth 1   0.330  0.742
+watershed, threshold 0.5, marker_depth 2   0.474  0.814
+watershed, threshold 0.7, marker_depth 1   0.482  0.822
+=========================================  =====  =====
+
+The weighted loss makes thick, confident boundaries; a high threshold thins them and
+keeps grain cores apart, so the plain threshold at 0.7 is the default (the watershed
+scores a higher ARI, for MAP it over-segments).
+
+>>> model = train((images, boundaries), params={"steps": 200})   # doctest: +SKIP
+>>> predicted = predict(model, test_images)                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from skimage.measure import label as _connected
+from skimage.segmentation import expand_labels
+from skimage.segmentation import watershed as _watershed
+
+from . import config, grains, training
+from .nets import SegmentationUNet, crop_to, pad_to_multiple
+from .store import fingerprint
+from .transfer import data_digest
+
+VERSION = 1  # bump when training or prediction changes what a given seed produces
+KIND = "grainlib.segment.Segmenter"
+_ARCHITECTURE = ("width", "depth")
+# Parameters that change only how probabilities become boundaries, not the weights.
+_POSTPROCESS = ("postprocess", "threshold", "marker_depth", "min_grain", "line_width")
+
+TRAINING_SETS = {
+    "real": "Real_X%: the real training patches of the fraction X",
+    "simulated": "Simulated_100%: every simulated patch (fraction ignored: 100)",
+    "real+simulated": "Mixed(Real_100% + Simulated_100%) (fraction ignored: 100)",
+    "real+synthetic": "Mixed(Real_X% + Synthetic^X_100%): synthetic images of every "
+                      "simulated label, from the generator trained on Real_X%",
+    "synthetic": "Synthetic^X_100% alone",
+    "real+flips": "Real_X% with random flips and 90-degree rotations",
+}
+"""The training sets :func:`build` knows, by name, with the paper's names."""
+
+POSTPROCESS_MAP = {("threshold", 0.3, 0): 0.303, ("threshold", 0.5, 0): 0.503,
+                   ("threshold", 0.7, 0): 0.564, ("watershed", 0.5, 0): 0.508,
+                   ("watershed", 0.5, 1): 0.330, ("watershed", 0.5, 2): 0.474,
+                   ("watershed", 0.7, 1): 0.482}
+"""Mean MAP on 48 demo training patches by (postprocess, threshold, marker_depth); see
+the module docstring."""
+
+
+@dataclass
+class Segmenter:
+    """A trained segmentation U-Net with what made it.
+
+    Attributes
+    ----------
+    net : the U-Net, in evaluation mode.
+    params : the ``segment`` section it was trained (and predicts) with.
+    history : {"loss", "seconds"}: per-step weighted cross-entropy and cumulative
+        training seconds.
+    mean, std : input standardisation: grey levels / 255, minus ``mean``, over ``std``
+        (the training images' statistics).
+    """
+
+    net: SegmentationUNet
+    params: dict
+    history: dict = field(default_factory=dict)
+    mean: float = 0.5
+    std: float = 0.25
+
+    @property
+    def steps(self) -> int:
+        return len(self.history.get("loss", []))
+
+    @property
+    def train_seconds(self) -> float:
+        seconds = self.history.get("seconds", [])
+        return float(seconds[-1]) if seconds else float("nan")
+
+
+def _net(params) -> SegmentationUNet:
+    return SegmentationUNet(**{key: params[key] for key in _ARCHITECTURE})
+
+
+def _inputs(images: np.ndarray, mean: float, std: float, device) -> torch.Tensor:
+    """uint8 (B, H, W) -> standardised float (B, 1, H, W)."""
+    x = (images.astype(np.float32) / 255.0 - mean) / std
+    return torch.from_numpy(x)[:, None].to(device)
+
+
+def _pairs(pair, what: str):
+    if pair is None:
+        return None
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise ValueError(f"{what} must be a pair (images, boundary maps), got "
+                         f"{type(pair).__name__}")
+    return training.check_pairs(pair[0], pair[1], f"{what} ")
+
+
+def mixed_batch(rng: np.random.Generator, sizes, batch_size: int) -> list[np.ndarray]:
+    """Indices of one mini-batch drawn from several sets, in equal shares.
+
+    Parameters
+    ----------
+    rng : the step's random stream.
+    sizes : number of patches in each set, e.g. (n_real, n_synthetic).
+    batch_size : patches in the batch; set k gets ``batch_size // len(sizes)``, the first
+        sets one more each until the total is ``batch_size`` (8 from two sets: 4 + 4).
+
+    Returns
+    -------
+    list of int64 index arrays, one per set.
+    """
+    shares = [batch_size // len(sizes) + (k < batch_size % len(sizes))
+              for k in range(len(sizes))]
+    return [training.random_batch(rng, n, share) for n, share in zip(sizes, shares)]
+
+
+def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = True,
+          checkpoint=None, callback=None, augment: bool | None = None) -> Segmenter:
+    """Train the segmentation U-Net.
+
+    Parameters
+    ----------
+    real : (images, boundaries): (N, H, W) uint8 micrographs and (N, H, W) bool boundary
+        maps (True on boundaries).
+    synthetic : a second set (images, boundaries) of (M, H', W'), or None. With it, every
+        mini-batch is half ``real``, half ``synthetic`` (:func:`mixed_batch`).
+    params : a profile's ``segment`` section, whole or in part (None: the demo
+        profile's); see ``python -m grainlib config --schema``.
+    seed : seed of the weights, the mini-batches, the crops and flips.
+    progress : show a progress bar with the loss.
+    checkpoint : path of a checkpoint file: written every ``params["checkpoint_every"]``
+        seconds and at the end; an existing one made with the same parameters, seed and
+        data is resumed (one made otherwise is refused). None: no checkpoints.
+    callback : ``callback(step, losses)`` after each step.
+    augment : overrides ``params["augment"]`` when not None.
+
+    Returns
+    -------
+    Segmenter. The same inputs, parameters and seed give the same network, with or
+    without an interruption in between.
+    """
+    sets = [_pairs(real, "real")]
+    if synthetic is not None:
+        sets.append(_pairs(synthetic, "synthetic"))
+    params = dict(config.section("segment", params))
+    if augment is not None:
+        params["augment"] = bool(augment)
+    device = training.resolve_device(params["device"])
+    torch.manual_seed(seed)
+    net = _net(params).to(device)
+    smallest = min(min(images.shape[1:]) for images, _ in sets)
+    crop = params["crop"] if params["crop"] and params["crop"] < smallest else None
+    if crop and crop % net.multiple:
+        raise ValueError(f"segment.crop must be a multiple of 2**depth = {net.multiple}, "
+                         f"got {crop}")
+    if crop is None and len({images.shape[1:] for images, _ in sets}) > 1:
+        raise ValueError("real and synthetic patches differ in size ("
+                         + " vs ".join(str(images.shape[1:]) for images, _ in sets)
+                         + "); set segment.crop to train on crops of one size")
+    pixels = np.concatenate([images.ravel() for images, _ in sets]).astype(np.float64) / 255.0
+    mean, std = float(pixels.mean()), float(max(pixels.std(), 1e-3))
+    del pixels
+    optimizer = torch.optim.Adam(net.parameters(), lr=params["lr"])
+    weight = torch.tensor([1.0, params["boundary_weight"]], device=device)
+    started, offset = time.perf_counter(), [0.0]
+
+    def step(i, rng):
+        chosen = mixed_batch(rng, [len(images) for images, _ in sets], params["batch_size"])
+        images, labels = [], []
+        for (set_images, set_labels), batch in zip(sets, chosen):
+            image, label = training.random_crop(rng, [set_images[batch], set_labels[batch]],
+                                                crop)
+            images.append(image)
+            labels.append(label)
+        image, label = np.concatenate(images), np.concatenate(labels)
+        if params["augment"]:
+            image, label = training.flip_rotate(rng, [image, label])
+        x, size = pad_to_multiple(_inputs(image, mean, std, device), net.multiple)
+        target = torch.from_numpy(label.astype(np.int64)).to(device)
+        logits = crop_to(net(x), size)
+        loss = F.cross_entropy(logits, target, weight=weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        return {"loss": loss.item(), "seconds": offset[0] + time.perf_counter() - started}
+
+    store = None
+    if checkpoint is not None:
+        store = training.Checkpoint(checkpoint, fingerprint({
+            "version": VERSION, "params": _trained_params(params), "seed": seed,
+            "data": data_digest(*(a for pair in sets for a in pair))}))
+        state = store.load()
+        if state is not None and state["history"].get("seconds"):
+            offset[0] = float(state["history"]["seconds"][-1])
+    net.train()
+    history = training.run_steps(
+        step, params["steps"], modules={"net": net}, optimizers={"net": optimizer},
+        seed=seed, checkpoint=store, checkpoint_every=params["checkpoint_every"],
+        progress=progress, desc="U-Net", callback=callback)
+    return Segmenter(net.eval(), params, history, mean, std)
+
+
+def _trained_params(params: dict) -> dict:
+    """The parameters that change the weights (not where, how often it saves, or how
+    probabilities become boundaries)."""
+    return {k: v for k, v in params.items()
+            if k not in ("device", "checkpoint_every", *_POSTPROCESS)}
+
+
+def _as_stack(images, name="images") -> tuple[np.ndarray, bool]:
+    single = np.ndim(images) == 2
+    stack = training.check_stack(np.asarray(images)[None] if single else images, name,
+                                 np.uint8)
+    return stack, single
+
+
+def probability(model: Segmenter, images, batch_size: int = 16,
+                device: str = "auto") -> np.ndarray:
+    """Boundary probability of micrographs, at their native resolution.
+
+    Parameters
+    ----------
+    model : a trained :class:`Segmenter`.
+    images : (N, H, W) or (H, W) uint8 micrographs, any H, W (padded internally).
+    batch_size : images per forward pass.
+    device : torch device ("auto": CUDA when present).
+
+    Returns
+    -------
+    float32 array of the images' shape, in [0, 1]: the softmax probability of the
+    boundary class. Deterministic (evaluation mode).
+    """
+    stack, single = _as_stack(images)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = training.resolve_device(device)
+    net = model.net.to(device).eval()
+    out = np.empty(stack.shape, np.float32)
+    with torch.no_grad():
+        for start in range(0, len(stack), batch_size):
+            x, size = pad_to_multiple(_inputs(stack[start:start + batch_size], model.mean,
+                                              model.std, device), net.multiple)
+            logits = crop_to(net(x), size)
+            out[start:start + batch_size] = torch.softmax(logits, 1)[:, 1].cpu().numpy()
+    return out[0] if single else out
+
+
+def _fill(grain_ids: np.ndarray, min_grain: int) -> np.ndarray:
+    """Drop grains below ``min_grain`` pixels; every unassigned pixel (0) joins its
+    nearest grain. (H, W) int -> (H, W) int32, > 0 everywhere (or all 0: no grain)."""
+    if min_grain > 0:
+        sizes = np.bincount(grain_ids.ravel())
+        grain_ids = np.where(sizes[grain_ids] < min_grain, 0, grain_ids)
+    if grain_ids.max() == 0:
+        return np.zeros(grain_ids.shape, np.int32)
+    return expand_labels(grain_ids, distance=sum(grain_ids.shape)).astype(np.int32)
+
+
+def grain_ids(prob: np.ndarray, postprocess: str = "threshold", threshold: float = 0.7,
+              marker_depth: float = 0.0, min_grain: int = 10) -> np.ndarray:
+    """Grains of one boundary-probability map (see the module docstring).
+
+    Parameters
+    ----------
+    prob : (H, W) float boundary probability.
+    postprocess : "watershed" or "threshold".
+    threshold, marker_depth, min_grain : see ``python -m grainlib config --schema``.
+
+    Returns
+    -------
+    (H, W) int32 grain ids, 1..K, every pixel in a grain; all 0 when no grain is found.
+    """
+    from .baselines import cores
+
+    prob = np.asarray(prob, np.float32)
+    if prob.ndim != 2:
+        raise ValueError(f"prob must be one (H, W) map, got shape {prob.shape}")
+    inside = prob <= threshold
+    if postprocess == "threshold":
+        ids = _connected(inside, connectivity=1)
+    elif postprocess == "watershed":
+        markers = cores(inside, marker_depth)
+        if markers.max() == 0:
+            return np.zeros(prob.shape, np.int32)
+        ids = _watershed(prob, markers)
+    else:
+        raise ValueError(f"postprocess must be 'watershed' or 'threshold', got {postprocess!r}")
+    return _fill(ids, min_grain)
+
+
+def predict(model: Segmenter, images, batch_size: int = 16, device: str = "auto",
+            return_ids: bool = False, **postprocess) -> np.ndarray:
+    """Closed boundary maps of micrographs, in the labels' convention.
+
+    Parameters
+    ----------
+    model : a trained :class:`Segmenter`.
+    images : (N, H, W) or (H, W) uint8 micrographs.
+    batch_size, device : see :func:`probability`.
+    return_ids : also return the grain ids.
+    **postprocess : overrides of the model's ``postprocess``, ``threshold``,
+        ``marker_depth``, ``min_grain``, ``line_width``.
+
+    Returns
+    -------
+    bool array of the images' shape, True on boundaries
+    (:func:`grainlib.grains.boundaries` of the predicted grains, width ``line_width``);
+    with ``return_ids`` also the (N, H, W) int32 grain ids.
+    """
+    unknown = set(postprocess) - set(_POSTPROCESS)
+    if unknown:
+        raise TypeError(f"unknown post-processing options {sorted(unknown)}; known: "
+                        f"{', '.join(_POSTPROCESS)}")
+    options = {key: model.params.get(key, config.SCHEMA["segment"][key].default)
+               for key in _POSTPROCESS}
+    options.update(postprocess)
+    width = options.pop("line_width")
+    prob = probability(model, images, batch_size, device)
+    single = prob.ndim == 2
+    prob = prob[None] if single else prob
+    ids = np.stack([grain_ids(p, **options) for p in prob])
+    out = np.stack([grains.boundaries(i, width) for i in ids])
+    if single:
+        out, ids = out[0], ids[0]
+    return (out, ids) if return_ids else out
+
+
+def save(model: Segmenter, path, extra: dict | None = None) -> Path:
+    """Write the U-Net, its parameters, history and input statistics to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    training.Checkpoint(path, (extra or {}).get("fingerprint", "")).save({
+        "kind": KIND, "version": VERSION, "params": model.params, "history": model.history,
+        "mean": model.mean, "std": model.std,
+        "state": {k: v.cpu() for k, v in model.net.state_dict().items()}, **(extra or {})})
+    return path
+
+
+def load(path) -> Segmenter:
+    """Read a U-Net written by :func:`save`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no segmentation model at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable torch file ({err})") from None
+    if not isinstance(state, dict) or state.get("kind") != KIND:
+        raise ValueError(f"{path} is not a segmentation model written by "
+                         "grainlib.segment.save")
+    net = _net(state["params"])
+    net.load_state_dict(state["state"])
+    return Segmenter(net.eval(), state["params"], state["history"], float(state["mean"]),
+                     float(state["std"]))
+
+
+# --------------------------------------------------------------------------- step
+
+
+def model_path(cfg, training_set: str, fraction: int, seed: int) -> Path:
+    """Where :func:`build` keeps a U-Net."""
+    return (Path(cfg["run_dir"]) / "segment"
+            / f"{training_set}-{int(fraction)}-seed{int(seed)}.pt")
+
+
+def check_training_set(training_set: str) -> str:
+    if training_set not in TRAINING_SETS:
+        raise ValueError(f"unknown training set {training_set!r}; allowed: "
+                         + ", ".join(TRAINING_SETS))
+    return training_set
+
+
+def effective_fraction(training_set: str, fraction: int) -> int:
+    """The real fraction a training set uses: 100 for the simulated ones."""
+    return 100 if training_set in ("simulated", "real+simulated") else int(fraction)
+
+
+def training_data(cfg, training_set: str, fraction: int, seed: int, progress: bool = True):
+    """``(real, synthetic, augment)`` of a training set, as :func:`train` takes them:
+    pairs (images, boundaries), the second None for single sets."""
+    from . import datasets
+
+    check_training_set(training_set)
+    data = datasets.load(cfg)
+    pair = lambda patches: (patches.images, patches.boundaries)  # noqa: E731
+    if training_set == "simulated":
+        return pair(data.simulated), None, False
+    if training_set == "real+simulated":
+        return pair(data.real_fraction(100)), pair(data.simulated), False
+    real = pair(data.real_fraction(int(fraction)))
+    if training_set in ("real", "real+flips"):
+        return real, None, training_set == "real+flips"
+    from . import transfer
+
+    synthetic = pair(transfer.build(cfg, int(fraction), seed, progress=progress).synthetic)
+    return (synthetic, None, False) if training_set == "synthetic" else (real, synthetic, False)
+
+
+def build(cfg, training_set: str, fraction: int, seed: int | None = None,
+          progress: bool = True) -> Segmenter:
+    """The chapter-04 step: the U-Net of one training set, real fraction and seed,
+    trained only when missing.
+
+    Reads the datasets stored by chapter 02 (:func:`grainlib.datasets.load`) and, for the
+    synthetic sets, the synthetic images of chapter 03 (:func:`grainlib.transfer.build`,
+    which makes them when missing). Writes
+    ``runs/<profile>/segment/<training_set>-<fraction>-seed<seed>.pt`` (a checkpoint
+    beside it while training), fingerprinted by the parameters, seed and training data.
+
+    Parameters
+    ----------
+    cfg : a loaded profile (:func:`grainlib.config.load`).
+    training_set : one of :data:`TRAINING_SETS`.
+    fraction : real fraction X, one of ``cfg["data"]["fractions"]`` (taken as 100 for
+        "simulated" and "real+simulated").
+    seed : training seed (None: the profile's ``seed``).
+
+    Returns
+    -------
+    Segmenter, predicting with the profile's current post-processing parameters and
+    ``line_width = data.boundary_width``.
+    """
+    check_training_set(training_set)
+    seed = int(cfg["seed"] if seed is None else seed)
+    fraction = effective_fraction(training_set, fraction)
+    real, synthetic, augment = training_data(cfg, training_set, fraction, seed, progress)
+    params = {**cfg["segment"], "line_width": cfg["data"]["boundary_width"]}
+    arrays = [*real] + ([*synthetic] if synthetic is not None else [])
+    key = fingerprint({"version": VERSION, "params": _trained_params(params), "seed": seed,
+                       "training_set": training_set, "fraction": fraction,
+                       "augment": augment, "data": data_digest(*arrays)})
+    path = model_path(cfg, training_set, fraction, seed)
+    model = None
+    if path.is_file():
+        try:
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception:
+            stored = {}
+        if isinstance(stored, dict) and stored.get("fingerprint") == key:
+            model = load(path)
+    if model is None:
+        partial = path.with_suffix(".checkpoint.pt")
+        model = train(real, synthetic, params, seed=seed, progress=progress,
+                      checkpoint=partial, augment=augment)
+        save(model, path, {"fingerprint": key})
+        partial.unlink(missing_ok=True)
+    model.params.update({k: params[k] for k in _POSTPROCESS + ("device",)})
+    return model
