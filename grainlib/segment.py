@@ -371,27 +371,14 @@ def predict(model: Segmenter, images, batch_size: int = 16, device: str = "auto"
 
 def save(model: Segmenter, path, extra: dict | None = None) -> Path:
     """Write the U-Net, its parameters, history and input statistics to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    training.Checkpoint(path, (extra or {}).get("fingerprint", "")).save({
-        "kind": KIND, "version": VERSION, "params": model.params, "history": model.history,
-        "mean": model.mean, "std": model.std,
-        "state": {k: v.cpu() for k, v in model.net.state_dict().items()}, **(extra or {})})
-    return path
+    return training.save_model(path, KIND, VERSION, model.net,
+                               {"params": model.params, "history": model.history,
+                                "mean": model.mean, "std": model.std}, extra)
 
 
 def load(path) -> Segmenter:
     """Read a U-Net written by :func:`save`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no segmentation model at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{path} is not a readable torch file ({err})") from None
-    if not isinstance(state, dict) or state.get("kind") != KIND:
-        raise ValueError(f"{path} is not a segmentation model written by "
-                         "grainlib.segment.save")
+    state = training.read_model(path, KIND, "segmentation model")
     net = _net(state["params"])
     net.load_state_dict(state["state"])
     return Segmenter(net.eval(), state["params"], state["history"], float(state["mean"]),

@@ -198,3 +198,30 @@ def run_steps(step: Callable[[int, np.random.Generator], Mapping[str, float]], s
             callback(i, losses)
     bar.close()
     return history
+
+
+def save_model(path, kind: str, version: int, net: torch.nn.Module, fields: dict,
+               extra: dict | None = None) -> Path:
+    """Write a trained network (CPU weights), its ``kind`` tag and ``fields`` (params,
+    history, ...) to ``path``, atomically; ``extra`` may carry a ``fingerprint``."""
+    path = Path(path)
+    extra = dict(extra or {})
+    Checkpoint(path, extra.pop("fingerprint", "")).save({
+        "kind": kind, "version": version, **fields, **extra,
+        "state": {k: v.cpu() for k, v in net.state_dict().items()}})
+    return path
+
+
+def read_model(path, kind: str, what: str) -> dict:
+    """The stored dict of a network written by :func:`save_model` with ``kind``; clear
+    errors for a missing file, a file torch cannot read, or a model of another kind."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"{path} is not a readable torch file ({err})") from None
+    if not isinstance(state, dict) or state.get("kind") != kind:
+        raise ValueError(f"{path} is not a {what} written by grainlib")
+    return state

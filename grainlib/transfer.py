@@ -218,26 +218,13 @@ def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "
 
 def save(model: StyleTransfer, path, extra: dict | None = None) -> Path:
     """Write the generator, its parameters and history to ``path`` (a torch file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    training.Checkpoint(path, (extra or {}).get("fingerprint", "")).save({
-        "kind": KIND, "version": VERSION, "params": model.params, "history": model.history,
-        "state": {k: v.cpu() for k, v in model.net.state_dict().items()}, **(extra or {})})
-    return path
+    return training.save_model(path, KIND, VERSION, model.net,
+                               {"params": model.params, "history": model.history}, extra)
 
 
 def load(path) -> StyleTransfer:
     """Read a generator written by :func:`save`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no style-transfer model at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{path} is not a readable torch file ({err})") from None
-    if not isinstance(state, dict) or state.get("kind") != KIND:
-        raise ValueError(f"{path} is not a style-transfer model written by "
-                         "grainlib.transfer.save")
+    state = training.read_model(path, KIND, "style-transfer model")
     net = _generator(state["params"])
     net.load_state_dict(state["state"])
     return StyleTransfer(net.eval(), state["params"], state["history"])
