@@ -116,8 +116,7 @@ class Segmenter:
 
     @property
     def train_seconds(self) -> float:
-        seconds = self.history.get("seconds", [])
-        return float(seconds[-1]) if seconds else float("nan")
+        return training.elapsed(self.history)
 
 
 def _net(params) -> SegmentationUNet:

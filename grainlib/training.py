@@ -98,6 +98,12 @@ def flip_rotate(rng: np.random.Generator, arrays: list[np.ndarray]) -> list[np.n
     return out
 
 
+def elapsed(history: Mapping[str, list]) -> float:
+    """Training seconds recorded in a history (its last ``seconds``), NaN when none."""
+    seconds = history.get("seconds", [])
+    return float(seconds[-1]) if seconds else float("nan")
+
+
 def lr_factor(step: int, steps: int, decay_from: float) -> float:
     """Learning-rate multiplier: 1 for the first ``decay_from`` share of the steps, then
     linearly down to 0 at the last step (pix2pix's schedule)."""

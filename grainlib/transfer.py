@@ -55,8 +55,7 @@ class StyleTransfer:
 
     @property
     def train_seconds(self) -> float:
-        seconds = self.history.get("seconds", [])
-        return float(seconds[-1]) if seconds else float("nan")
+        return training.elapsed(self.history)
 
 
 def _generator(params) -> UNetGenerator:
