@@ -6,12 +6,14 @@ and, given ``path``, saves it. The paper's own numbers appear only labelled as t
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 
 from . import grains
 from .widgets import grain_colours
@@ -312,9 +314,10 @@ def fig4_segmentation(images: np.ndarray, truths: np.ndarray, preds: dict, score
     ----------
     images : (N, H, W) uint8 test patches.
     truths : (N, H, W) bool true boundary maps.
-    preds : {method: (N, H, W) bool predicted boundary maps}, in column order. Each is
-        drawn black on white, with missed true boundaries in red and spurious predicted
-        ones in blue (:func:`boundary_errors`).
+    preds : {method: (N, H, W) bool predicted boundary maps}, in column order; the names
+        are the column titles (long ones wrapped, :func:`wrap_title`). Each map is drawn
+        black on white, pixel for pixel, with missed true boundaries in red and spurious
+        predicted ones in blue (:func:`boundary_errors`), explained in a legend below.
     scores : optional {method: (N,) MAP per patch}, written over each panel.
     n : rows (the first ``n`` patches).
     path : where to save the figure (PNG), or None.
@@ -323,26 +326,43 @@ def fig4_segmentation(images: np.ndarray, truths: np.ndarray, preds: dict, score
     n = min(n, len(images))
     fig, axes = plt.subplots(n, columns, figsize=(2.2 * columns, 2.3 * n), squeeze=False)
     for r in range(n):
-        axes[r, 0].imshow(images[r], cmap="gray", vmin=0, vmax=255)
-        axes[r, 1].imshow(~np.asarray(truths[r], bool), cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].imshow(images[r], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        axes[r, 1].imshow(~np.asarray(truths[r], bool), cmap="gray", vmin=0, vmax=1,
+                          interpolation="nearest")
         for c, (name, stack) in enumerate(preds.items(), start=2):
             pred = np.asarray(stack[r], bool)
             missed, spurious = boundary_errors(pred, truths[r], tolerance)
             rgb = np.repeat(np.where(pred, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
             rgb[missed] = MISSED_RGB
             rgb[spurious] = SPURIOUS_RGB
-            axes[r, c].imshow(rgb)
+            axes[r, c].imshow(rgb, interpolation="nearest")
             if scores is not None:
                 axes[r, c].set_title(f"MAP {scores[name][r]:.2f}", fontsize=8, loc="left")
         for ax in axes[r]:
             ax.set_axis_off()
     for c, title in enumerate(["image", "truth", *preds]):
-        axes[0, c].text(0.5, 1.12 if scores is not None else 1.02, title, fontsize=10,
-                        ha="center", va="bottom", transform=axes[0, c].transAxes)
-    fig.text(0.5, 0.0, "red: missed true boundary   blue: spurious predicted boundary",
-             ha="center", fontsize=9)
+        axes[0, c].text(0.5, 1.12 if scores is not None else 1.02, wrap_title(title),
+                        fontsize=9, ha="center", va="bottom", transform=axes[0, c].transAxes)
     fig.tight_layout()
+    fig.legend(handles=[Patch(color="black", label="predicted boundary"),
+                        Patch(color=np.array(MISSED_RGB) / 255, label="missed true boundary"),
+                        Patch(color=np.array(SPURIOUS_RGB) / 255,
+                              label="spurious predicted boundary")],
+               loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, fontsize=9,
+               frameon=False)
     return _save(fig, path)
+
+
+def wrap_title(title: str, width: int = 18) -> str:
+    """A panel title broken into lines of about ``width`` characters, after each " + "
+    first: the paper's long training-set names, e.g. "Mixed(Real_5% + Synthetic^5_100%)",
+    in two lines."""
+    parts = title.split(" + ")
+    lines = []
+    for k, part in enumerate(parts):
+        text = part + (" +" if k < len(parts) - 1 else "")
+        lines.extend(textwrap.wrap(text, width, break_long_words=False) or [""])
+    return "\n".join(lines)
 
 
 def map_distributions(table: pd.DataFrame, path=None):
@@ -358,3 +378,41 @@ def map_distributions(table: pd.DataFrame, path=None):
     ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
     return _save(fig, path)
+
+
+# The paper's Supplementary Table 1 (Supplementary Note 3): a U-Net trained and tested on
+# simulated data, split 2.8 : 1.
+PAPER_SUPP_TABLE1 = {"MAP": 0.9591, "ARI": 0.9986}
+
+
+def supplementary_table1(table: pd.DataFrame, n_train: int, profile: str = "") -> pd.DataFrame:
+    """The paper's Supplementary Table 1 beside ours: train and test on simulated data.
+
+    Parameters
+    ----------
+    table : per-test-patch scores, columns ``MAP`` and ``ARI``
+        (``grainlib.evaluate.simulated_only(...).table``).
+    n_train : simulated patches the U-Net was trained on.
+    profile : named in our row's label.
+
+    Returns
+    -------
+    DataFrame with two rows, ours (means over the test patches) and the paper's:
+    ``MAP``, ``ARI``, ``MAP sd`` (over test patches; NaN for the paper, which does not
+    give it), ``train patches``, ``test patches`` (Int64; <NA> for the paper, which gives
+    only the ratio), ``split`` (train : test).
+    """
+    if len(table) == 0 or not {"MAP", "ARI"} <= set(table.columns):
+        raise ValueError("table must hold at least one test patch with MAP and ARI columns")
+    ours = f"ours ({profile})" if profile else "ours"
+    rows = {ours: {"MAP": table["MAP"].mean(), "ARI": table["ARI"].mean(),
+                   "MAP sd": table["MAP"].std(), "train patches": int(n_train),
+                   "test patches": len(table),
+                   "split": f"{int(n_train) / len(table):.2f} : 1"},
+            "paper": {**PAPER_SUPP_TABLE1, "MAP sd": float("nan"), "train patches": None,
+                      "test patches": None, "split": "2.8 : 1"}}
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out[["MAP", "ARI", "MAP sd"]] = out[["MAP", "ARI", "MAP sd"]].astype(float)
+    out[["train patches", "test patches"]] = out[["train patches", "test patches"]].astype("Int64")
+    out.index.name = "simulated train and test"
+    return out

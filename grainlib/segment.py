@@ -400,6 +400,17 @@ def check_training_set(training_set: str) -> str:
     return training_set
 
 
+def paper_name(training_set: str, fraction: int) -> str:
+    """A training set's name in the paper's notation, e.g. ``paper_name("real+synthetic", 5)``
+    is ``"Mixed(Real_5% + Synthetic^5_100%)"`` (the simulated sets take X = 100)."""
+    x = effective_fraction(check_training_set(training_set), fraction)
+    return {"real": f"Real_{x}%", "simulated": "Simulated_100%",
+            "real+simulated": "Mixed(Real_100% + Simulated_100%)",
+            "real+synthetic": f"Mixed(Real_{x}% + Synthetic^{x}_100%)",
+            "synthetic": f"Synthetic^{x}_100%",
+            "real+flips": f"Real_{x}% + flips"}[training_set]
+
+
 def effective_fraction(training_set: str, fraction: int) -> int:
     """The real fraction a training set uses: 100 for the simulated ones."""
     return 100 if training_set in ("simulated", "real+simulated") else int(fraction)
@@ -456,10 +467,39 @@ def build(cfg, training_set: str, fraction: int, seed: int | None = None,
     real, synthetic, augment = training_data(cfg, training_set, fraction, seed, progress)
     params = {**cfg["segment"], "line_width": cfg["data"]["boundary_width"]}
     arrays = [*real] + ([*synthetic] if synthetic is not None else [])
-    key = fingerprint({"version": VERSION, "params": _trained_params(params), "seed": seed,
-                       "training_set": training_set, "fraction": fraction,
-                       "augment": augment, "data": data_digest(*arrays)})
-    path = model_path(cfg, training_set, fraction, seed)
+    key = model_key(params, seed, arrays, training_set=training_set, fraction=fraction,
+                    augment=augment)
+    return stored_model(model_path(cfg, training_set, fraction, seed), key, real, synthetic,
+                        params, seed, progress, augment)
+
+
+def model_key(params: dict, seed: int, arrays, **what) -> str:
+    """Fingerprint of a U-Net: the parameters that change its weights, the seed, a digest of
+    its training ``arrays`` (images and boundary maps) and what else names it (``what``:
+    JSON-able values such as the training set)."""
+    return fingerprint({"version": VERSION, "params": _trained_params(params), "seed": int(seed),
+                        "data": data_digest(*arrays), **what})
+
+
+def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
+                 progress: bool = True, augment: bool | None = None) -> Segmenter:
+    """The U-Net stored at ``path`` under the fingerprint ``key``; trained by :func:`train`
+    and stored there (a checkpoint beside it while training) when missing or made
+    otherwise.
+
+    Parameters
+    ----------
+    path : the model file (``.pt``).
+    key : fingerprint of everything the weights depend on (:func:`grainlib.store.fingerprint`).
+    real, synthetic, params, seed, progress, augment : as :func:`train`; ``params`` is a
+        whole ``segment`` section.
+
+    Returns
+    -------
+    Segmenter, predicting with the post-processing and device of ``params`` (these do not
+    change the weights, so they are not part of ``key``).
+    """
+    path = Path(path)
     model = None
     if path.is_file():
         try:
@@ -474,5 +514,5 @@ def build(cfg, training_set: str, fraction: int, seed: int | None = None,
                       checkpoint=partial, augment=augment)
         save(model, path, {"fingerprint": key})
         partial.unlink(missing_ok=True)
-    model.params.update({k: params[k] for k in _POSTPROCESS + ("device",)})
+    model.params.update({k: params[k] for k in _POSTPROCESS + ("device",) if k in params})
     return model

@@ -25,9 +25,11 @@
 # structure, and so the label, of the simulation, in the image style of the real data
 # (the paper's "Image style transfer" method and Fig. 3; `docs/method.md` §4).
 #
-# The generator G is a U-Net (stride-2 convolutions down, transposed convolutions up, skip
-# connections between levels of the same size); the discriminator D is a PatchGAN that judges
-# overlapping patches of (label, image) pairs as real or generated. G minimises
+# The generator G is a U-Net: stride-2 convolutions down; up, a bilinear 2x upsampling
+# followed by a 3 x 3 convolution (pix2pix uses transposed convolutions, which leave a
+# checkerboard texture that short trainings do not remove); skip connections between levels
+# of the same size. The discriminator D is a PatchGAN that judges overlapping patches of
+# (label, image) pairs as real or generated. G minimises
 # $\mathcal{L}_{cGAN}(G, D) + \lambda\,\mathcal{L}_{L1}(G)$ with $\lambda = 100$: the L1 term
 # ties the image to the label, the adversarial term adds the texture an L1 loss would blur.
 # The generator learns only from the real fraction X % of the training images, so the

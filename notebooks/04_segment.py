@@ -28,6 +28,11 @@
 #   that the style-transfer model trained on that same fraction made from every simulated
 #   label (chapter 03).
 #
+# Two controls complete the comparison: **Synthetic^X_100%** alone (how far the synthetic
+# images get without any real patch), and **Real_X% with flips**, the real fraction with
+# random flips and 90-degree rotations, the classical augmentation the synthetic images
+# compete with.
+#
 # The network is a U-Net with two classes per pixel, grain and boundary, trained with a
 # cross-entropy that weighs the rare boundary pixels 20 times more than grain pixels (the
 # authors' code), on mini-batches of 8 that hold 4 real and 4 synthetic (or simulated)
@@ -55,14 +60,14 @@ from grainlib import datasets, metrics, report, segment, widgets
 
 cfg = grainlib.config.load(profile)
 figures = Path(cfg["figures_dir"])
-TRAINING_SETS = ["real", "simulated", "real+simulated", "real+synthetic"]
+TRAINING_SETS = list(segment.TRAINING_SETS)
 cfg["segment"]
 
 # %% [markdown]
 # ## The training sets
 # The datasets of chapter 02 (built now if missing). The simulated sets always use the
 # whole real training set when they are mixed, as in the paper's Table 4; the synthetic
-# images are those of the real fraction X.
+# images are those of the real fraction X, one for every simulated label.
 
 # %%
 data = datasets.build(cfg, progress=False)
@@ -71,8 +76,8 @@ data = datasets.build(cfg, progress=False)
 # NBVAL_CHECK_OUTPUT
 for name in TRAINING_SETS:
     x = segment.effective_fraction(name, fraction)
-    real = 0 if name == "simulated" else len(data.real_fraction(x))
-    other = len(data.simulated) if name != "real" else 0
+    real = 0 if name in ("simulated", "synthetic") else len(data.real_fraction(x))
+    other = 0 if name in ("real", "real+flips") else len(data.simulated)
     print(f"{name:15s} X = {x:3d} %: {real:4d} real + {other:4d} simulated/synthetic patches")
 
 # %% [markdown]

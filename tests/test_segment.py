@@ -186,3 +186,13 @@ def test_build_reuses_the_stored_model(runs_dir, monkeypatch):
     assert same_weights(first, again)
     images = datasets.load(cfg).test.images[:2]
     assert np.array_equal(segment.predict(first, images), segment.predict(again, images))
+
+
+def test_paper_names_of_the_training_sets():
+    names = {name: segment.paper_name(name, 5) for name in segment.TRAINING_SETS}
+    assert names == {"real": "Real_5%", "simulated": "Simulated_100%",
+                     "real+simulated": "Mixed(Real_100% + Simulated_100%)",
+                     "real+synthetic": "Mixed(Real_5% + Synthetic^5_100%)",
+                     "synthetic": "Synthetic^5_100%", "real+flips": "Real_5% + flips"}
+    with pytest.raises(ValueError, match="allowed"):
+        segment.paper_name("reel", 5)
