@@ -509,7 +509,7 @@ def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
         if isinstance(stored, dict) and stored.get("fingerprint") == key:
             model = load(path)
     if model is None:
-        partial = path.with_suffix(".checkpoint.pt")
+        partial = training.checkpoint_for(path, key)
         model = train(real, synthetic, params, seed=seed, progress=progress,
                       checkpoint=partial, augment=augment)
         save(model, path, {"fingerprint": key})

@@ -113,6 +113,19 @@ def lr_factor(step: int, steps: int, decay_from: float) -> float:
     return 1.0 - (step - start) / max(steps - start, 1)
 
 
+def checkpoint_for(path, key: str) -> Path:
+    """The checkpoint file of a store-backed training: ``<stem>.<key>.checkpoint.pt``
+    beside the model file ``path``, one per fingerprint ``key``. Checkpoints left there by
+    a training with another fingerprint (the profile changed since) are stale and are
+    removed: they are the step's own files, never the user's."""
+    path = Path(path)
+    partial = path.with_suffix(f".{key}.checkpoint.pt")
+    for stale in path.parent.glob(f"{path.stem}.*checkpoint.pt"):
+        if stale != partial:
+            stale.unlink()
+    return partial
+
+
 class Checkpoint:
     """A training state on disk, written atomically and tagged with a fingerprint.
 

@@ -316,12 +316,7 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
     path = model_path(cfg, fraction, seed)
     model = load(path) if _fingerprint_of(path) == key else None
     if model is None:
-        # one checkpoint per fingerprint: one left by a training with other parameters
-        # is stale, and removed (it is this step's own file, not the user's)
-        partial = path.with_suffix(f".{key}.checkpoint.pt")
-        for stale in path.parent.glob(f"{path.stem}.*.checkpoint.pt"):
-            if stale != partial:
-                stale.unlink()
+        partial = training.checkpoint_for(path, key)
         model = train(real.boundaries, real.images, params, seed=seed, progress=progress,
                       checkpoint=partial)
         save(model, path, {"fingerprint": key})

@@ -176,7 +176,7 @@ def test_build_reuses_the_stored_model(runs_dir, monkeypatch):
     datasets.build(cfg, progress=False)
     first = segment.build(cfg, "real", 100, progress=False)
     path = segment.model_path(cfg, "real", 100, cfg["seed"])
-    assert path.is_file() and not path.with_suffix(".checkpoint.pt").exists()
+    assert path.is_file() and not list(path.parent.glob("*checkpoint.pt"))
 
     def no_training(*args, **kwargs):
         raise AssertionError("build trained a model it had stored")
@@ -196,3 +196,18 @@ def test_paper_names_of_the_training_sets():
                      "synthetic": "Synthetic^5_100%", "real+flips": "Real_5% + flips"}
     with pytest.raises(ValueError, match="allowed"):
         segment.paper_name("reel", 5)
+
+
+def test_checkpoint_for_removes_only_stale_checkpoints(tmp_path):
+    from grainlib import training
+
+    model = tmp_path / "real-5-seed0.pt"
+    old = [tmp_path / "real-5-seed0.checkpoint.pt", tmp_path / "real-5-seed0.aaaa.checkpoint.pt"]
+    other = tmp_path / "real+flips-5-seed0.aaaa.checkpoint.pt"
+    for path in [*old, other]:
+        path.write_bytes(b"x")
+    current = training.checkpoint_for(model, "bbbb")
+    assert current == tmp_path / "real-5-seed0.bbbb.checkpoint.pt"
+    assert not any(path.exists() for path in old) and other.exists()
+    current.write_bytes(b"y")
+    assert training.checkpoint_for(model, "bbbb") == current and current.exists()
