@@ -18,7 +18,7 @@ export JUPYTER_CONFIG_DIR := $(CURDIR)/.cache/jupyter
 export NUMBA_CACHE_DIR  := $(CURDIR)/.cache/numba
 unexport MPLBACKEND
 
-.PHONY: venv demo run test notebooks benchmarks lab nbval-refresh clean
+.PHONY: venv demo run test tables notebooks benchmarks lab nbval-refresh clean
 
 venv: $(STAMP)
 
@@ -31,9 +31,15 @@ $(STAMP): pyproject.toml
 	mkdir -p .cache/matplotlib .cache/ipython .cache/jupyter .cache/numba
 	touch $(STAMP)
 
-## make demo: set up, then run every chapter at the embedded default profile
+## make demo: set up, sweep chapters 03-05 over every real fraction (the profile's seeds),
+## then run every chapter at the embedded default profile
 demo: venv
+	$(BIN)/python -m grainlib sweep --profile $(PROFILE)
 	$(BIN)/python -m grainlib run --profile $(PROFILE)
+
+## make tables: the three-seed sweep of every real fraction: Tables 3-4, figures/*_3seeds.*
+tables: venv
+	$(BIN)/python -m grainlib sweep --profile $(PROFILE) --seeds 0 1 2
 
 ## make test: unit tests and the notebook regression (smoke profile)
 test: venv
@@ -41,10 +47,12 @@ test: venv
 
 ## make notebooks: re-execute notebooks/*.ipynb in place at the demo profile (the outputs a reader sees)
 notebooks: venv
+	$(BIN)/python -m grainlib sweep --profile demo
 	$(BIN)/python -m grainlib notebooks --inplace
 
 ## make nbval-refresh: regenerate the smoke-profile reference notebooks that nbval checks against
 nbval-refresh: venv
+	$(BIN)/python -m grainlib sweep --profile smoke
 	$(BIN)/python -m grainlib notebooks --profile smoke --out tests/nbval
 
 benchmarks: venv

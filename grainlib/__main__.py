@@ -8,6 +8,7 @@
     python -m grainlib config --profile paper        # the resolved parameters
     python -m grainlib config --schema               # every parameter, its default and range
     python -m grainlib data                          # public data sets; data fetch NAME downloads one
+    python -m grainlib sweep --profile smoke         # chapters 03-05 per fraction and seed, then 06
 
 Errors a user can fix (a bad profile or value, a missing file or folder, an unreadable
 image, a chapter that fails) are reported as one line, ``error: ...``, naming the file,
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 import time
 import traceback
@@ -115,11 +117,13 @@ def notebook_parameters(nb) -> list[str]:
     return []
 
 
-def _kernel_config():
-    """Kernel manager settings: CurveZMQ transport encryption where the installed
-    jupyter_client and pyzmq support it. Without it, ipykernel warns on every start that
-    the kernel "is running over TCP without encryption"."""
-    from jupyter_client.manager import KernelManager
+def _kernel_config(env: dict | None = None, log=None) -> dict:
+    """Kernel manager settings, as keyword arguments of ``papermill.execute_notebook``:
+    CurveZMQ transport encryption where the installed jupyter_client and pyzmq support it
+    (without it, ipykernel warns on every start that the kernel "is running over TCP
+    without encryption"); ``env`` added to the kernel's environment; the kernel process's
+    own output (not the cells': ipykernel's log lines) to the open file ``log``."""
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
     from traitlets.config import Config
 
     try:
@@ -127,12 +131,25 @@ def _kernel_config():
         curve = zmq.has("curve")
     except ImportError:
         curve = False
+    config = Config()
     if curve and KernelManager.class_traits().get("transport_encryption") is not None:
-        return Config({"KernelManager": {"transport_encryption": "auto"}})
-    return Config()
+        config.KernelManager.transport_encryption = "auto"
+    if not env and log is None:
+        return {"config": config}
+    extra = {k: str(v) for k, v in (env or {}).items()}
+
+    class EnvKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw["env"] = {**kw.get("env", os.environ), **extra}
+            if log is not None:
+                kw["stdout"] = kw["stderr"] = log
+            await super().start_kernel(**kw)
+
+    return {"config": config, "kernel_manager_class": EnvKernelManager}
 
 
-def execute(py: Path, output: Path, parameters: dict | None = None, progress=False) -> float:
+def execute(py: Path, output: Path, parameters: dict | None = None, progress=False,
+            env: dict | None = None, log=None, on_cell=None) -> float:
     """Execute the notebook paired with ``py`` into ``output``; return seconds taken.
 
     Parameters
@@ -141,6 +158,10 @@ def execute(py: Path, output: Path, parameters: dict | None = None, progress=Fal
     output : the executed notebook to write (written also when a cell fails).
     parameters : values for the notebook's parameters cell.
     progress : show a progress bar over the cells (on stderr), removed when done.
+    env : variables added to the kernel's environment (values made strings).
+    log : an open text file that receives what the cells print (stdout, stderr) and the
+        kernel process's own output.
+    on_cell : called with no argument after each code cell.
 
     Raises
     ------
@@ -153,11 +174,13 @@ def execute(py: Path, output: Path, parameters: dict | None = None, progress=Fal
     output.parent.mkdir(parents=True, exist_ok=True)
     bar = {"desc": f"{py.stem:<16}", "leave": False,
            "bar_format": "{desc} {bar:24} {n_fmt}/{total_fmt} cells {elapsed}"} if progress else False
+    hooks = {"on_cell_executed": lambda **_: on_cell()} if on_cell is not None else {}
     start = time.perf_counter()
     try:
         papermill.execute_notebook(jupytext.read(py), str(output), parameters=parameters or {},
                                    kernel_name="python3", cwd=str(NOTEBOOKS_DIR),
-                                   progress_bar=bar, config=_kernel_config())
+                                   progress_bar=bar, stdout_file=log, stderr_file=log,
+                                   **_kernel_config(env, log), **hooks)
     except papermill.PapermillExecutionError as err:
         evalue = " ".join(str(err.evalue).split())
         what = f"{err.ename}: {evalue}" if evalue else err.ename
@@ -349,8 +372,73 @@ def add_data(commands):
     parser.set_defaults(handler=data_command)
 
 
+def _sweep_chapters(selected) -> list[Path]:
+    """``--chapters`` of the sweep, in the order given: chapter numbers or names, or paths
+    of your own notebooks (``.py``, jupytext percent format)."""
+    found = []
+    for name in selected:
+        if name.endswith(".py"):
+            if not Path(name).is_file():
+                raise CommandError(f"--chapters: no notebook {name}")
+            found.append(Path(name).resolve())
+        else:
+            found += chapters([name])
+    return found
+
+
+def sweep_command(args) -> int:
+    from . import sweep
+
+    cfg = load_profile(args.profile)
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {args.workers}")
+    selected = None if args.chapters is None else _sweep_chapters(args.chapters)
+    runs = sweep.plan(cfg, args.fractions, args.seeds)
+    start = time.perf_counter()
+    progress = sys.stderr.isatty()
+    outcomes = sweep.run(args.profile, args.fractions, args.seeds, selected,
+                         workers=args.workers, scheduler=args.scheduler, progress=progress,
+                         say=lambda line: print(line, flush=True))
+    failed = [o["run"] for o in outcomes if o["status"] == "failed"]
+    if failed:
+        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed ({', '.join(failed)}); "
+                        f"chapter 06 not run. The finished runs are kept: run the sweep again "
+                        f"to retry the others")
+    tables = sweep.execute_tables(args.profile, runs, progress)
+    if tables is not None:
+        print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
+    print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs in "
+          f"{shown(sweep.sweep_dir(cfg))}, tables in {shown(cfg['figures_dir'])})")
+    return 0
+
+
+def add_sweep(commands):
+    parser = add_command(
+        commands, "sweep",
+        "execute chapters 03-05 once per real fraction and seed, in parallel (Dask), "
+        "into runs/<profile>/sweep/<fraction>-<seed>, then chapter 06 (the tables)",
+        "python -m grainlib sweep --profile smoke --fractions 5 100 --seeds 0 1   # a minute\n"
+        "python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler tcp://host:8786")
+    _add_profile(parser)
+    parser.add_argument("--fractions", nargs="+", type=int, metavar="X",
+                        help="real fractions in %% (default: the profile's sweep.fractions, "
+                             "else every one of data.fractions)")
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                        help="training seeds (default: the profile's sweep.seeds)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes of the local Dask cluster (default: the profile's "
+                             "sweep.workers, else cores / sweep.threads)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on an existing Dask cluster, e.g. tcp://host:8786; its "
+                             "workers must see this project and its runs/ folder")
+    parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                        help="what each run executes before scoring: chapter numbers or "
+                             "names, or .py notebooks of your own (default: 03 to 05)")
+    parser.set_defaults(handler=sweep_command)
+
+
 # In the order --help lists them.
-SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data)
+SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep)
 
 
 # --------------------------------------------------------------------------- main

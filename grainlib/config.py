@@ -295,6 +295,17 @@ SCHEMA: dict[str, Any] = {
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
         "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
+    "sweep": {  # python -m grainlib sweep (grainlib.sweep): chapters 03-05 per fraction and seed
+        "fractions": optional(integers(None, "Real fractions swept, each one of data.fractions; "
+                                       "null: every one of data.fractions.", lo=1, hi=100)),
+        "seeds": integers([0, 1, 2], "Training seeds swept: one run per fraction and seed.",
+                          lo=0),
+        "workers": optional(integer(None, "Dask workers of the local cluster; null: the "
+                                    "machine's cores divided by threads.", lo=1)),
+        "threads": integer(1, "Torch and OpenMP threads of every run, whatever the number of "
+                           "workers: the thread count changes a training's last bits, so it is "
+                           "fixed for the tables not to depend on the cluster.", lo=1),
+    },
     "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.baselines.tune)
         "otsu": {
             "low_ratio": number(0.4, "Hysteresis low threshold / Otsu threshold.", lo=0, hi=1),
@@ -434,7 +445,9 @@ def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) 
     dict : every schema key with its value (defaults filled in), plus ``profile`` (the
         profile's name), ``run_dir`` (``runs/<profile>`` under the project root) and
         ``cache_dir`` (``runs/cache``: artifacts that profiles with the same parameters
-        share, such as Potts volumes). ``GRAINLIB_RUNS`` moves ``runs/`` elsewhere.
+        share, such as Potts volumes). ``GRAINLIB_RUNS`` moves ``runs/`` elsewhere;
+        ``GRAINLIB_FIGURES`` replaces ``figures_dir`` (the sweep sends each run's figures to
+        the run's own folder with it).
     """
     path = profile_path(profile)
     origins: dict[str, str] = {}
@@ -448,6 +461,8 @@ def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) 
     cfg["profile"] = name
     cfg["run_dir"] = str(runs_root / name)
     cfg["cache_dir"] = str(runs_root / "cache")
+    if os.environ.get("GRAINLIB_FIGURES"):
+        cfg["figures_dir"] = os.environ["GRAINLIB_FIGURES"]
     if cfg["figures_dir"] is None:
         cfg["figures_dir"] = str(runs_root / name / "figures")
     elif not Path(cfg["figures_dir"]).is_absolute():

@@ -115,6 +115,7 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
             frames.append(_rows(name, BASELINE, fraction, seed, preds, test.boundaries))
     table = pd.concat(frames, ignore_index=True)[COLUMNS]
     path.parent.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)  # a table killed half-written is never trusted
     table.to_csv(path, index=False)
     stamp.write_text(json.dumps({"key": key}))
     return table

@@ -277,6 +277,43 @@ def table1(simulation: float, training: float, generation: float, image_side: in
     return table
 
 
+def fig_fractions(table: pd.DataFrame, paper: dict | None = None, path=None):
+    """Scores against the real fraction: MAP and ARI of each training set, mean over
+    seeds with the seed-to-seed standard deviation as error bars, the paper's dashed.
+
+    Parameters
+    ----------
+    table : :func:`grainlib.tables.table4` (columns ``fraction``, ``method``,
+        ``map_mean``, ``map_sd``, ``ari_mean``, ``ari_sd``).
+    paper : {method: {fraction: (MAP, ARI)}}, the paper's curves
+        (:data:`grainlib.tables.PAPER_TABLE4`), drawn dashed in the colour of the method.
+    path : where to save the figure (PNG), or None.
+    """
+    paper = paper or {}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    # evenly spaced fractions, as the paper's table lists them (5 ... 35 and 100)
+    fractions = sorted(set(table["fraction"].dropna().astype(int))
+                       | {f for curve in paper.values() for f in curve})
+    at = {f: k for k, f in enumerate(fractions)}
+    for ax, (metric, name) in zip(axes, (("map", "MAP"), ("ari", "ARI"))):
+        for k, (method, rows) in enumerate(table.groupby("method", sort=False)):
+            rows = rows.dropna(subset=[f"{metric}_mean"])
+            ax.errorbar([at[int(f)] for f in rows["fraction"]], rows[f"{metric}_mean"],
+                        yerr=rows[f"{metric}_sd"].fillna(0), color=f"C{k}", marker="o",
+                        ms=4, capsize=3, lw=1.5, label=method)
+            if method in paper:
+                xs = sorted(paper[method])
+                ax.plot([at[x] for x in xs], [paper[method][x][metric == "ari"] for x in xs],
+                        color=f"C{k}", ls="--", lw=1, alpha=0.8, label=f"{method}, paper")
+        ax.set_xticks(range(len(fractions)), [str(f) for f in fractions])
+        ax.set_xlabel("real fraction X (% of the training images)")
+        ax.set_ylabel(f"{name} on the real test patches")
+        ax.grid(True, alpha=0.3)
+    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 MISSED_RGB = (230, 60, 40)     # true boundary no prediction comes near: red
 SPURIOUS_RGB = (40, 110, 230)  # predicted boundary far from any true one: blue
 

@@ -1,5 +1,11 @@
+import atexit
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -52,3 +58,41 @@ def voronoi_labels(shape, n, seed=0) -> np.ndarray:
     yy, xx = np.mgrid[: shape[0], : shape[1]]
     d = (yy[..., None] - points[:, 0]) ** 2 + (xx[..., None] - points[:, 1]) ** 2
     return d.argmin(-1).astype(np.int32)
+
+
+# --------------------------------------------------------------------------- the smoke sweep
+
+_SWEEP: dict = {}
+
+
+def smoke_sweep() -> Path:
+    """The runs folder (``GRAINLIB_RUNS``) of one smoke sweep, ``python -m grainlib sweep
+    --profile smoke`` (2 fractions x 2 seeds, then chapter 06), made once per test session
+    in a temporary folder."""
+    if "runs" not in _SWEEP:
+        runs = Path(tempfile.mkdtemp(prefix="grainlib-sweep-"))
+        atexit.register(shutil.rmtree, runs, ignore_errors=True)
+        result = subprocess.run([sys.executable, "-m", "grainlib", "sweep", "--profile", "smoke"],
+                                cwd=PROJECT_ROOT, env={**os.environ, "GRAINLIB_RUNS": str(runs)},
+                                capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stdout + result.stderr
+        _SWEEP["runs"], _SWEEP["output"] = runs, result.stdout + result.stderr
+    return _SWEEP["runs"]
+
+
+@pytest.fixture(scope="session")
+def swept() -> Path:
+    """See :func:`smoke_sweep`."""
+    return smoke_sweep()
+
+
+def pytest_collection_modifyitems(items):
+    """Chapter 06 tabulates a sweep: its notebook's cells run last (a stable sort)."""
+    items.sort(key=lambda item: "06_tables" in item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before chapter 06's kernel starts (nbval), point it at the session's smoke sweep."""
+    if "06_tables" in item.nodeid:
+        os.environ["GRAINLIB_RUNS"] = str(smoke_sweep())

@@ -16,7 +16,8 @@ changes that only pick the small ``smoke`` profile (seconds) instead of a bigger
 Nothing else is changed; the test id shows the command actually run. The commands run in
 a sandbox: a temporary folder holding links to every top-level entry of the project but
 ``runs/``, with ``GRAINLIB_RUNS`` inside it, so what they write (``runs/...``, executed
-notebooks, figures of profiles without ``figures_dir``) stays out of the project. Each
+notebooks, figures of profiles without ``figures_dir``) stays out of the project. Its
+``runs/`` starts as a copy of the session's smoke sweep, as a user's would after one. Each
 must exit 0 and print no traceback and no warning.
 
 Exempting a command. Add it to :data:`EXEMPT`, exactly as the README writes it, with the
@@ -27,6 +28,7 @@ exemptions do not outlive their command.
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -42,6 +44,11 @@ EXEMPT = {
     ".venv/bin/python -m grainlib data fetch iron-sections":
         "downloads from the internet, which tests never reach; the same fetch runs against "
         "a local server in tests/test_data.py",
+    ".venv/bin/dask scheduler --port 8786": "a Dask scheduler serves until stopped",
+    ".venv/bin/dask worker tcp://host:8786 --nthreads 1 --nworkers 2":
+        "needs a running Dask scheduler; tests/test_sweep.py runs a sweep on one",
+    ".venv/bin/python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler "
+    "tcp://host:8786": "needs a running Dask scheduler; tests/test_sweep.py runs a sweep on one",
 }
 
 RUN_LANGUAGES = {"bash", "sh", "shell", "console"}
@@ -106,12 +113,15 @@ def test_commands_are_extracted_as_a_reader_sees_them():
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    """A folder that looks like the project (links to its entries) but has its own runs/."""
+def sandbox(tmp_path_factory, swept):
+    """A folder that looks like the project (links to its entries) but has its own runs/,
+    which starts as a copy of the session's smoke sweep (``conftest.smoke_sweep``), so that
+    the sweep in ``make demo`` is not trained a second time."""
     root = tmp_path_factory.mktemp("readme")
     for entry in PROJECT_ROOT.iterdir():
         if entry.name != "runs":
             (root / entry.name).symlink_to(entry)
+    shutil.copytree(swept, root / "runs")
     return root
 
 

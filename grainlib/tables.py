@@ -1,0 +1,393 @@
+"""The paper's Tables 3 and 4 from the sweep's per-patch scores, Table 1's timings from its
+runs, and the verdict on the paper's four claims. The chapter-06 step.
+
+Every score in a table is computed the same way from the per-patch tables the runs
+store (:func:`collect`): the mean over the test patches for each seed, then the mean and
+the sample standard deviation (ddof = 1) of those per-seed means over the seeds, with
+their number. One seed gives no standard deviation (empty in the CSV).
+
+The paper's numbers (:data:`PAPER_TABLE3`, :data:`PAPER_TABLE4`) are those of B. Ma et
+al., npj Comput. Mater. 6, 125 (2020), Tables 3 and 4, on the authors' 36 real test
+images; they are shown beside ours, never mixed with them.
+
+>>> scores = collect(config.load("demo"), seeds=[0, 1, 2])          # doctest: +SKIP
+>>> verdicts(table3(scores), table4(scores))                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import sweep
+
+COLUMNS = ["fraction", "method", "map_mean", "map_sd", "ari_mean", "ari_sd", "n_seeds",
+           "paper_map", "paper_ari"]
+"""Columns of :func:`table3` and :func:`table4` (and of their CSV files)."""
+
+PAPER_TABLE3 = {  # Ma et al. 2020, Table 3: (MAP, ARI)
+    "OTSU": (0.198, 0.204),
+    "Canny": (0.464, 0.276),
+    "Watershed": (0.263, 0.646),
+    "K-Means": (0.198, 0.204),
+    "U-Net Real_100%": (0.585, 0.866),
+    "U-Net Simulated_100%": (0.112, 0.078),
+    "U-Net Mixed(Real_100% + Simulated_100%)": (0.504, 0.752),
+}
+
+PAPER_TABLE4 = {  # Ma et al. 2020, Table 4: (MAP, ARI) by real fraction X %
+    "Real_X%": {5: (0.481, 0.735), 10: (0.506, 0.774), 15: (0.531, 0.800),
+                20: (0.542, 0.830), 25: (0.534, 0.832), 30: (0.548, 0.837),
+                35: (0.559, 0.836),
+                100: (0.585, 0.866)},  # X = 100: the paper's Table 3, U-Net Real_100%
+    "Mixed(Real_X% + Synthetic^X_100%)": {5: (0.560, 0.837), 10: (0.572, 0.851),
+                                          15: (0.574, 0.853), 20: (0.582, 0.858),
+                                          25: (0.579, 0.870), 30: (0.586, 0.863),
+                                          35: (0.586, 0.875)},
+}
+
+BASELINES = ("OTSU", "Canny", "Watershed", "K-Means")
+TABLE3_UNETS = {"real": "U-Net Real_100%", "simulated": "U-Net Simulated_100%",
+                "real+simulated": "U-Net Mixed(Real_100% + Simulated_100%)"}
+"""Table 3's U-Nets: training set -> the row's name (all at real fraction 100)."""
+TABLE4_SETS = {"real": "Real_X%", "real+flips": "Real_X% + flips",
+               "real+synthetic": "Mixed(Real_X% + Synthetic^X_100%)",
+               "synthetic": "Synthetic^X_100%"}
+"""Table 4's training sets -> the rows' names (X is the row's ``fraction``)."""
+
+_KEY = ["method", "training_set", "fraction", "seed", "patch"]
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def collect(cfg, fractions=None, seeds=None) -> pd.DataFrame:
+    """The per-patch scores of every run of a sweep, each row once.
+
+    Parameters
+    ----------
+    cfg : a loaded profile.
+    fractions, seeds : which runs (:func:`grainlib.sweep.plan`; None: the profile's
+        ``sweep`` section).
+
+    Returns
+    -------
+    DataFrame with the columns of :data:`grainlib.evaluate.COLUMNS`. The rows every run of
+    a seed shares (the fraction-100 U-Nets, the baselines at a fraction) appear once.
+
+    Raises
+    ------
+    FileNotFoundError naming the runs that are missing or were made with other parameters,
+    and the command that makes them.
+    """
+    runs = sweep.plan(cfg, fractions, seeds)
+    missing = [r for r in runs if not sweep.is_finished(cfg, r)]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(runs)} runs of profile {cfg['profile']} are not complete "
+            f"with its present parameters ({', '.join(r.name for r in missing)}); make them "
+            f"with: python -m grainlib sweep --profile {cfg['profile']} --fractions "
+            f"{' '.join(str(f) for f in sorted({r.fraction for r in runs}))} --seeds "
+            f"{' '.join(str(s) for s in sorted({r.seed for r in runs}))}")
+    frames = [pd.read_csv(sweep.run_dir(cfg, r) / sweep.SCORES, keep_default_na=False)
+              for r in runs]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(_KEY, ignore_index=True)
+
+
+def _summary(per_seed: pd.DataFrame) -> dict:
+    """Mean, sd and count over seeds of per-seed ``MAP`` and ``ARI`` means."""
+    return {"map_mean": per_seed["MAP"].mean(), "map_sd": per_seed["MAP"].std(),
+            "ari_mean": per_seed["ARI"].mean(), "ari_sd": per_seed["ARI"].std(),
+            "n_seeds": len(per_seed)}
+
+
+def _row(rows: pd.DataFrame, fraction, method: str, paper) -> dict:
+    per_seed = rows.groupby("seed")[["MAP", "ARI"]].mean()
+    paper_map, paper_ari = paper if paper is not None else (np.nan, np.nan)
+    return {"fraction": fraction, "method": method, **_summary(per_seed),
+            "paper_map": paper_map, "paper_ari": paper_ari}
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["fraction"] = table["fraction"].astype("Int64")
+    table["n_seeds"] = table["n_seeds"].astype(int)
+    return table
+
+
+def table3(scores: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 3: the four baselines, and the U-Nets trained on Real_100%,
+    Simulated_100% and Mixed(Real_100% + Simulated_100%).
+
+    Parameters
+    ----------
+    scores : per-patch scores (:func:`collect`).
+
+    Returns
+    -------
+    DataFrame with :data:`COLUMNS`, one row per method in the paper's order; ``fraction``
+    is empty for the baselines (a baseline's rows from every run of a seed are averaged
+    together: they are the same) and 100 for the U-Nets.
+    """
+    rows = [_row(scores[scores["method"] == name], pd.NA, name, PAPER_TABLE3[name])
+            for name in BASELINES]
+    unet = scores[(scores["method"] == "U-Net") & (scores["fraction"] == 100)]
+    rows += [_row(unet[unet["training_set"] == training_set], 100, name, PAPER_TABLE3[name])
+             for training_set, name in TABLE3_UNETS.items()]
+    return _frame(rows)
+
+
+def table4(scores: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 4, with two more training sets: for every real fraction X swept,
+    Real_X%, Real_X% with flips and rotations, Mixed(Real_X% + Synthetic^X_100%) and
+    Synthetic^X_100% alone.
+
+    Returns
+    -------
+    DataFrame with :data:`COLUMNS`, one row per (fraction, training set), fractions in
+    increasing order; the paper's numbers where it has them (:data:`PAPER_TABLE4`).
+    """
+    unet = scores[(scores["method"] == "U-Net") & scores["training_set"].isin(TABLE4_SETS)]
+    rows = []
+    for fraction in sorted(unet["fraction"].unique()):
+        for training_set, name in TABLE4_SETS.items():
+            chosen = unet[(unet["fraction"] == fraction) & (unet["training_set"] == training_set)]
+            rows.append(_row(chosen, int(fraction), name,
+                             PAPER_TABLE4.get(name, {}).get(int(fraction))))
+    return _frame(rows)
+
+
+def table1(cfg, fractions=None, seeds=None) -> pd.DataFrame:
+    """The paper's Table 1 (seconds per image) from the runs of a sweep: each run's
+    chapter 03 writes its own (``figures/table1.csv`` in the run's folder).
+
+    Returns
+    -------
+    DataFrame indexed by procedure: ``ours_mean_s``, ``ours_sd_s``, ``n_runs`` (over the
+    runs), ``paper_s``, ``ours_image_px``; NaN where no run measured it.
+    """
+    frames = []
+    for r in sweep.plan(cfg, fractions, seeds):
+        path = sweep.run_dir(cfg, r) / "figures" / "table1.csv"
+        if path.is_file():
+            frames.append(pd.read_csv(path))
+    if not frames:
+        return pd.DataFrame(columns=["ours_mean_s", "ours_sd_s", "n_runs", "paper_s",
+                                     "ours_image_px"]).rename_axis("procedure")
+    runs = pd.concat(frames, ignore_index=True)
+    grouped = runs.groupby("procedure", sort=False)
+    return pd.DataFrame({"ours_mean_s": grouped["ours_s"].mean(),
+                         "ours_sd_s": grouped["ours_s"].std(),
+                         "n_runs": grouped["ours_s"].count(),
+                         "paper_s": grouped["paper_s"].first(),
+                         "ours_image_px": grouped["ours_image_px"].first()})
+
+
+def tag(scores: pd.DataFrame) -> str:
+    """``"1seed"``, ``"3seeds"``, ...: names a sweep's output files after its seeds, so
+    that tables of sweeps with different numbers of seeds sit side by side."""
+    n = scores["seed"].nunique()
+    return f"{n}seed{'s' * (n != 1)}"
+
+
+# --------------------------------------------------------------------------- display
+
+
+def _plus_minus(mean, sd) -> str:
+    if pd.isna(mean):
+        return ""
+    return f"{mean:.3f}" if pd.isna(sd) else f"{mean:.3f} ± {sd:.3f}"
+
+
+def render(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of :data:`COLUMNS` as text: ``MAP`` and ``ARI`` as "mean ± sd" (3
+    decimals), the paper's beside, indexed by fraction (Table 4) and method."""
+    shown = pd.DataFrame({
+        "fraction": table["fraction"].map(lambda f: "" if pd.isna(f) else f"{f} %"),
+        "method": table["method"],
+        "MAP": [_plus_minus(m, s) for m, s in zip(table["map_mean"], table["map_sd"])],
+        "ARI": [_plus_minus(m, s) for m, s in zip(table["ari_mean"], table["ari_sd"])],
+        "seeds": table["n_seeds"],
+        "paper MAP": table["paper_map"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+        "paper ARI": table["paper_ari"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")})
+    if table["fraction"].isna().all() or table["fraction"].nunique() <= 1:
+        shown = shown.drop(columns="fraction")
+    return shown.set_index([c for c in ("fraction", "method") if c in shown])
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """:func:`render`'s table as a Markdown (GitHub) table."""
+    shown = render(table).reset_index()
+    lines = ["| " + " | ".join(shown.columns) + " |",
+             "| " + " | ".join("---" for _ in shown.columns) + " |"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(False)]
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+CLAIMS = {
+    "C1": "Simulated data alone fail on real images: Simulated_100% scores below "
+          "Real_100% and below the best classical baseline.",
+    "C2": "Naive mixing hurts: Mixed(Real_100% + Simulated_100%) scores below Real_100%.",
+    "C3": "Synthetic data help most when real data are scarce: at the smallest fraction "
+          "Mixed(Real_X% + Synthetic^X_100%) beats Real_X%, and by more than at the largest "
+          "other fraction (the largest below 100 % when two were swept).",
+    "C4": "35 % real data plus synthetic data match all the real data: "
+          "Mixed(Real_35% + Synthetic^35_100%) scores at least as well as Real_100%.",
+}
+"""The paper's four claims, as :func:`verdicts` tests them, on MAP and on ARI."""
+
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+
+
+def contrast(terms, metric: str) -> tuple[float, float]:
+    """A difference of table rows and its spread.
+
+    Parameters
+    ----------
+    terms : ``[(coefficient, row), ...]``, rows of :func:`table3` or :func:`table4`
+        (pandas Series), e.g. ``[(1, mixed), (-1, real)]``.
+    metric : "map" or "ari".
+
+    Returns
+    -------
+    (value, spread): ``sum(c * mean)`` and ``sqrt(sum(c**2 * sd**2))``, the spread of the
+    value if the rows' seed-to-seed deviations were independent. The spread is NaN when a
+    row has fewer than two seeds.
+    """
+    value = sum(c * row[f"{metric}_mean"] for c, row in terms)
+    spread = math.sqrt(sum(c * c * row[f"{metric}_sd"] ** 2 for c, row in terms))
+    if any(row["n_seeds"] < 2 for _, row in terms):
+        spread = float("nan")
+    return float(value), float(spread)
+
+
+def judge(value: float, spread: float, at_least: bool = False) -> str:
+    """Whether ``value > 0`` holds beyond the spread: "holds" when ``value > spread``,
+    "fails" when ``value < -spread``, "open" in between or when the spread is NaN.
+    With ``at_least`` the claim is ``value >= 0`` within the spread: "holds" when
+    ``value >= -spread``, "fails" below."""
+    if math.isnan(spread) or math.isnan(value):
+        return "open"
+    if at_least:
+        return "holds" if value >= -spread else "fails"
+    return "holds" if value > spread else "fails" if value < -spread else "open"
+
+
+def _verdict(checks: list[tuple[str, float, float, str]]) -> str:
+    """A claim holding on every check is reproduced; one failing on any is not; else
+    (a check inside the spread, or no spread) inconclusive."""
+    outcomes = [outcome for *_, outcome in checks]
+    if "fails" in outcomes:
+        return NOT_REPRODUCED
+    return REPRODUCED if all(o == "holds" for o in outcomes) else INCONCLUSIVE
+
+
+def _find(table: pd.DataFrame, method: str, fraction=None):
+    rows = table[table["method"] == method]
+    if fraction is not None:
+        rows = rows[rows["fraction"] == fraction]
+    rows = rows[rows["n_seeds"] > 0]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _claim_rows(t3: pd.DataFrame, t4: pd.DataFrame) -> dict:
+    """The tests of each claim: {claim: [(what, terms, at_least, metrics), ...]} (see
+    :func:`contrast`, :func:`judge`), or the reason it cannot be tested."""
+    real100 = _find(t3, "U-Net Real_100%")
+    simulated = _find(t3, "U-Net Simulated_100%")
+    mixed100 = _find(t3, "U-Net Mixed(Real_100% + Simulated_100%)")
+    real_x, mixed_x = TABLE4_SETS["real"], TABLE4_SETS["real+synthetic"]
+    fractions = sorted(int(f) for f in t4.loc[t4["n_seeds"] > 0, "fraction"].unique())
+    below = [f for f in fractions if f < 100]
+    small = fractions[0] if fractions else None
+    large = (below[-1] if len(below) >= 2 else fractions[-1]) if fractions else None
+    claims = {}
+    baselines = t3[t3["method"].isin(BASELINES) & (t3["n_seeds"] > 0)]
+    both = ("map", "ari")
+    if real100 is None or simulated is None or baselines.empty:
+        claims["C1"] = "needs Real_100%, Simulated_100% and the baselines (fraction 100 swept)"
+    else:
+        claims["C1"] = [("Real_100% - Simulated_100%", [(1, real100), (-1, simulated)],
+                         False, both)]
+        for metric in both:
+            best = baselines.loc[baselines[f"{metric}_mean"].idxmax()]
+            claims["C1"].append((f"{best['method']} - Simulated_100%",
+                                 [(1, best), (-1, simulated)], False, (metric,)))
+    if real100 is None or mixed100 is None:
+        claims["C2"] = "needs Real_100% and Mixed(Real_100% + Simulated_100%)"
+    else:
+        claims["C2"] = [("Real_100% - Mixed(Real_100% + Simulated_100%)",
+                         [(1, real100), (-1, mixed100)], False, both)]
+    gains = {f: (_find(t4, mixed_x, f), _find(t4, real_x, f)) for f in (small, large)}
+    if small is None or small == large or any(r is None for pair in gains.values() for r in pair):
+        claims["C3"] = "needs Real_X% and Mixed(Real_X% + Synthetic^X_100%) at two fractions"
+    else:
+        (mix_s, real_s), (mix_l, real_l) = gains[small], gains[large]
+        claims["C3"] = [
+            (f"gain at {small} %", [(1, mix_s), (-1, real_s)], False, both),
+            (f"gain at {small} % - gain at {large} %",
+             [(1, mix_s), (-1, real_s), (-1, mix_l), (1, real_l)], False, both)]
+    mixed35 = _find(t4, mixed_x, 35)
+    if mixed35 is None or real100 is None:
+        claims["C4"] = ("needs Mixed(Real_35% + Synthetic^35_100%) and Real_100% "
+                        "(fractions 35 and 100)")
+    else:
+        claims["C4"] = [("Mixed(Real_35% + Synthetic^35_100%) - Real_100%",
+                         [(1, mixed35), (-1, real100)], True, both)]
+    return claims
+
+
+def verdicts(t3: pd.DataFrame, t4: pd.DataFrame) -> pd.DataFrame:
+    """The verdict on each of the paper's claims (:data:`CLAIMS`), from the tables.
+
+    Each claim is a set of contrasts between rows (:func:`contrast`), tested on MAP and on
+    ARI with :func:`judge` against the seed-to-seed spread: the claim is *reproduced* when
+    every test holds beyond the spread, *not reproduced* when any is contradicted beyond
+    it, and *inconclusive* otherwise: a difference inside the spread, fewer than two seeds
+    (no spread), or rows the sweep did not make.
+
+    Parameters
+    ----------
+    t3, t4 : :func:`table3` and :func:`table4` (or hand-made tables of :data:`COLUMNS`).
+
+    Returns
+    -------
+    DataFrame indexed by claim (C1 ... C4): ``claim`` (the statement tested), ``verdict``,
+    ``evidence`` (each test: metric, contrast, value, spread, outcome).
+    """
+    rows = []
+    for name, tests in _claim_rows(t3, t4).items():
+        if isinstance(tests, str):
+            rows.append((name, CLAIMS[name], INCONCLUSIVE, tests))
+            continue
+        checks = []
+        for what, terms, at_least, metrics in tests:
+            for metric in metrics:
+                value, spread = contrast(terms, metric)
+                checks.append((f"{metric.upper()} {what}", value, spread,
+                               judge(value, spread, at_least)))
+        evidence = "; ".join(f"{what} = {value:+.3f} (spread {spread:.3f}): {outcome}"
+                             for what, value, spread, outcome in checks)
+        if any(math.isnan(spread) for _, _, spread, _ in checks):
+            evidence += "; fewer than two seeds: no spread to judge by"
+        rows.append((name, CLAIMS[name], _verdict(checks), evidence))
+    return pd.DataFrame(rows, columns=["id", "claim", "verdict", "evidence"]).set_index("id")
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def save(table: pd.DataFrame, stem) -> Path:
+    """Write a table of :data:`COLUMNS` as ``<stem>.csv`` (every digit) and ``<stem>.md``
+    (:func:`markdown`); return the CSV's path."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(stem.with_suffix(".csv"), index=False)
+    stem.with_suffix(".md").write_text(markdown(table))
+    return stem.with_suffix(".csv")

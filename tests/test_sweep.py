@@ -1,0 +1,146 @@
+"""The sweep as a user runs it: ``python -m grainlib sweep`` in a subprocess, at the smoke
+profile (2 fractions x 2 seeds, seconds per run), killed, failing, and resumed.
+
+The uninterrupted reference sweep is made once per session (``conftest.smoke_sweep``).
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from grainlib import config, sweep, tables
+from grainlib.config import PROJECT_ROOT
+
+from test_cli import assert_one_error, grainlib
+
+TABLES = ("table3_2seeds.csv", "table4_2seeds.csv", "verdicts_2seeds.csv")
+
+FAILS_AT_100 = '''# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% tags=["parameters"]
+profile = "smoke"
+fraction = 5
+seed = 0
+
+# %%
+if fraction == 100:
+    raise RuntimeError("a deliberate failure")
+'''
+
+
+def test_plan_takes_the_profile_defaults_and_checks_fractions(runs_dir):
+    cfg = config.load("smoke")
+    assert sweep.plan(cfg) == [sweep.Run(5, 0), sweep.Run(5, 1), sweep.Run(100, 0),
+                               sweep.Run(100, 1)]
+    assert [r.name for r in sweep.plan(cfg, [35], [2])] == ["35-2"]
+    assert len(sweep.plan(config.load("demo"))) == len(config.load("demo")["data"]["fractions"])
+    with pytest.raises(ValueError, match=r"fractions \[40\] are not among"):
+        sweep.plan(cfg, [5, 40])
+    assert sweep.shared_training_sets() == ["simulated", "real+simulated"]
+
+
+def test_unknown_fraction_is_a_usage_error(tmp_path):
+    result = grainlib("sweep", "--profile", "smoke", "--fractions", "40", runs=tmp_path)
+    assert_one_error(result, 2, r"error: fractions \[40\] are not among the profile's "
+                                r"data\.fractions \[5, 10, .*, 100\]")
+
+
+@pytest.mark.slow
+def test_smoke_sweep_stores_every_run_and_the_tables(swept):
+    cfg = config.load("smoke")
+    root = swept / "smoke"
+    for r in sweep.plan(cfg):
+        folder = root / "sweep" / r.name
+        marker = json.loads((folder / sweep.MARKER).read_text())
+        assert (marker["fraction"], marker["seed"]) == (r.fraction, r.seed)
+        assert {"03_transfer.ipynb", "04_segment.ipynb", "scores.csv"} <= set(marker["files"])
+        assert all((folder / name).is_file() for name in marker["files"])
+        assert (folder / "figures" / "table1.csv").is_file()  # each run's own figures
+        assert "== done in" in (folder / sweep.LOG).read_text()
+    figures = root / "figures"
+    for name in (*TABLES, "table3_2seeds.md", "table1_runs_2seeds.csv",
+                 "fig_fractions_2seeds.png"):
+        assert (figures / name).is_file(), name
+    assert (root / "sweep" / "06_tables.ipynb").is_file()
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_to_the_same_tables(tmp_path, swept, monkeypatch):
+    """Seed 0 on one worker, killed (SIGKILL to its whole process group) once its first run
+    is done, then run again on two: the finished run is not executed again, and the tables
+    are those of the uninterrupted sweep, digit for digit."""
+    runs = tmp_path / "runs"
+    folder = runs / "smoke" / "sweep"
+    command = ["sweep", "--profile", "smoke", "--seeds", "0"]
+    process = subprocess.Popen([sys.executable, "-m", "grainlib", *command, "--workers", "1"],
+                               cwd=PROJECT_ROOT, env={**os.environ, "GRAINLIB_RUNS": str(runs)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    deadline = time.monotonic() + 600
+    try:
+        while not list(folder.glob(f"*/{sweep.MARKER}")):
+            assert process.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "no run finished in time"
+            time.sleep(0.1)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in folder.glob(f"*/{sweep.MARKER}")}
+    assert len(finished) == 1
+    result = grainlib(*command, "--workers", "2", runs=runs)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 complete before, 1 to run" in result.stdout
+    for name, mtime in finished.items():
+        assert (folder / name / sweep.MARKER).stat().st_mtime_ns == mtime
+        assert (folder / name / sweep.LOG).read_text().count("== run") == 1
+        assert not re.search(rf"^{name} ", result.stdout, re.M)
+    monkeypatch.setenv("GRAINLIB_RUNS", str(swept))  # the uninterrupted sweep, seed 0
+    scores = tables.collect(config.load("smoke"), seeds=[0])
+    t3, t4 = tables.table3(scores), tables.table4(scores)
+    expected = {"table3_1seed.csv": t3.to_csv(index=False),
+                "table4_1seed.csv": t4.to_csv(index=False),
+                "verdicts_1seed.csv": tables.verdicts(t3, t4).to_csv()}
+    for name, text in expected.items():
+        assert (runs / "smoke" / "figures" / name).read_text() == text, name
+
+
+@pytest.mark.slow
+def test_a_failing_run_is_reported_and_the_others_complete(tmp_path, swept):
+    """On an existing Dask cluster (--scheduler), with a chapter of our own that fails at
+    fraction 100, in a copy of the smoke sweep's folder (its models are reused)."""
+    from distributed import LocalCluster
+
+    chapter = tmp_path / "fails_at_100.py"
+    chapter.write_text(FAILS_AT_100)
+    runs = tmp_path / "runs"
+    shutil.copytree(swept, runs)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        result = grainlib("sweep", "--profile", "smoke", "--seeds", "0", "--chapters", chapter,
+                          "--scheduler", cluster.scheduler_address, runs=runs)
+    assert f"on the cluster at {cluster.scheduler_address} (2 workers)" in result.stdout
+    folder = runs / "smoke" / "sweep"
+    executed = folder / "100-0" / "fails_at_100.ipynb"
+    assert re.search(rf"^100-0 +failed: chapter fails_at_100 failed in cell \d+: RuntimeError: "
+                     rf"a deliberate failure \(executed notebook: {re.escape(str(executed))}\)$",
+                     result.stdout, re.M), result.stdout
+    assert re.search(r"^5-0 +done ", result.stdout, re.M), result.stdout
+    assert_one_error(result, 1, r"error: 1 of 2 runs failed \(100-0\); chapter 06 not run\. .*")
+    assert (folder / "5-0" / sweep.MARKER).is_file()
+    assert not (folder / "100-0" / sweep.MARKER).exists()
+    scores = pd.read_csv(folder / "5-0" / sweep.SCORES, keep_default_na=False)
+    assert set(scores.loc[scores["method"] == "U-Net", "training_set"]) == {
+        "real", "simulated", "real+simulated", "real+synthetic", "synthetic", "real+flips"}

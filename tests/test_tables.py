@@ -1,0 +1,157 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grainlib import config, report, sweep, tables
+
+
+def hand_table(rows) -> pd.DataFrame:
+    """A table of tables.COLUMNS from ``(fraction, method, map_mean, map_sd, ari_mean,
+    ari_sd, n_seeds)`` tuples (no paper numbers)."""
+    table = pd.DataFrame([(*row, np.nan, np.nan) for row in rows], columns=tables.COLUMNS)
+    table["fraction"] = table["fraction"].astype("Int64")
+    return table
+
+
+def test_verdicts_on_hand_made_tables():
+    """C1 holds, C2 is contradicted, C3 lies inside the spread; C4 holds within it."""
+    t3 = hand_table([
+        (None, "OTSU", 0.20, 0.0, 0.40, 0.0, 3),
+        (None, "Canny", 0.30, 0.0, 0.30, 0.0, 3),
+        (100, "U-Net Real_100%", 0.55, 0.01, 0.85, 0.01, 3),
+        (100, "U-Net Simulated_100%", 0.10, 0.01, 0.10, 0.02, 3),
+        (100, "U-Net Mixed(Real_100% + Simulated_100%)", 0.60, 0.01, 0.90, 0.01, 3)])
+    t4 = hand_table([
+        (5, "Real_X%", 0.45, 0.02, 0.75, 0.02, 3),
+        (5, "Mixed(Real_X% + Synthetic^X_100%)", 0.46, 0.02, 0.76, 0.02, 3),
+        (35, "Real_X%", 0.50, 0.02, 0.80, 0.02, 3),
+        (35, "Mixed(Real_X% + Synthetic^X_100%)", 0.54, 0.02, 0.84, 0.02, 3)])
+    verdicts = tables.verdicts(t3, t4)
+    assert list(verdicts.index) == ["C1", "C2", "C3", "C4"]
+    assert verdicts.loc["C1", "verdict"] == tables.REPRODUCED
+    assert "MAP Canny - Simulated_100%" in verdicts.loc["C1", "evidence"]  # best MAP baseline
+    assert "ARI OTSU - Simulated_100%" in verdicts.loc["C1", "evidence"]   # best ARI baseline
+    assert verdicts.loc["C2", "verdict"] == tables.NOT_REPRODUCED
+    assert verdicts.loc["C3", "verdict"] == tables.INCONCLUSIVE
+    assert "gain at 5 % = +0.010 (spread 0.028): open" in verdicts.loc["C3", "evidence"]
+    # Mixed_35 - Real_100% = -0.01 within its spread sqrt(0.02^2 + 0.01^2): matches
+    assert verdicts.loc["C4", "verdict"] == tables.REPRODUCED
+    worse = t4.copy()
+    worse.loc[3, "map_mean"] = 0.40
+    assert tables.verdicts(t3, worse).loc["C4", "verdict"] == tables.NOT_REPRODUCED
+
+
+def test_one_seed_or_a_missing_fraction_is_inconclusive():
+    t3 = hand_table([(None, "OTSU", 0.2, np.nan, 0.4, np.nan, 1),
+                     (100, "U-Net Real_100%", 0.55, np.nan, 0.85, np.nan, 1),
+                     (100, "U-Net Simulated_100%", 0.10, np.nan, 0.10, np.nan, 1),
+                     (100, "U-Net Mixed(Real_100% + Simulated_100%)", 0.5, np.nan, 0.8, np.nan, 1)])
+    t4 = hand_table([(5, "Real_X%", 0.45, np.nan, 0.75, np.nan, 1),
+                     (5, "Mixed(Real_X% + Synthetic^X_100%)", 0.55, np.nan, 0.85, np.nan, 1)])
+    verdicts = tables.verdicts(t3, t4)
+    assert (verdicts["verdict"] == tables.INCONCLUSIVE).all()
+    assert "no spread" in verdicts.loc["C1", "evidence"]
+    assert "two fractions" in verdicts.loc["C3", "evidence"]
+    assert "fractions 35 and 100" in verdicts.loc["C4", "evidence"]
+
+
+def test_judge_and_contrast():
+    assert tables.judge(0.05, 0.01) == "holds"
+    assert tables.judge(-0.05, 0.01) == "fails"
+    assert tables.judge(0.005, 0.01) == "open"
+    assert tables.judge(0.05, math.nan) == "open"
+    assert tables.judge(-0.005, 0.01, at_least=True) == "holds"
+    assert tables.judge(-0.05, 0.01, at_least=True) == "fails"
+    a = pd.Series({"map_mean": 0.5, "map_sd": 0.03, "n_seeds": 3})
+    b = pd.Series({"map_mean": 0.2, "map_sd": 0.04, "n_seeds": 3})
+    assert tables.contrast([(1, a), (-1, b)], "map") == pytest.approx((0.3, 0.05))
+
+
+def per_patch(seeds=(0, 1), fractions=(5, 100), patches=3, seed=0) -> pd.DataFrame:
+    """Per-patch scores as the runs store them, random numbers."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in seeds:
+        for f in fractions:
+            for name in ("real", "real+flips", "real+synthetic", "synthetic"):
+                rows += [("U-Net", name, f, s, p) for p in range(patches)]
+        rows += [("U-Net", name, 100, s, p) for name in ("simulated", "real+simulated")
+                 for p in range(patches)]
+        rows += [(m, "-", fractions[0], s, p) for m in tables.BASELINES for p in range(patches)]
+    table = pd.DataFrame(rows, columns=["method", "training_set", "fraction", "seed", "patch"])
+    table["MAP"], table["ARI"] = rng.uniform(0, 1, len(table)), rng.uniform(-1, 1, len(table))
+    return table
+
+
+def test_tables_are_means_over_patches_then_seeds():
+    scores = per_patch()
+    t3, t4 = tables.table3(scores), tables.table4(scores)
+    assert list(t3.columns) == list(t4.columns) == tables.COLUMNS
+    assert list(t3["method"]) == [*tables.BASELINES, *tables.TABLE3_UNETS.values()]
+    assert t3["fraction"].isna().sum() == 4 and (t3["fraction"].dropna() == 100).all()
+    assert list(t4["fraction"]) == [5] * 4 + [100] * 4
+    chosen = scores[(scores["training_set"] == "real+synthetic") & (scores["fraction"] == 5)]
+    per_seed = [chosen.loc[chosen["seed"] == s, "MAP"].mean() for s in (0, 1)]
+    row = t4[(t4["fraction"] == 5) & (t4["method"] == "Mixed(Real_X% + Synthetic^X_100%)")].iloc[0]
+    assert row["map_mean"] == pytest.approx(np.mean(per_seed))
+    assert row["map_sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    assert row["n_seeds"] == 2 and (row["paper_map"], row["paper_ari"]) == (0.560, 0.837)
+    assert t4.loc[t4["method"] == "Real_X% + flips", "paper_map"].isna().all()
+    assert tables.tag(scores) == "2seeds" and tables.tag(scores[scores["seed"] == 0]) == "1seed"
+    shown = tables.render(t4)
+    assert shown.loc[("5 %", "Real_X%"), "paper MAP"] == "0.481"
+    assert " ± " in shown.loc[("5 %", "Real_X%"), "MAP"]
+    assert tables.markdown(t3).startswith("| method | MAP | ARI | seeds | paper MAP | paper ARI |")
+
+
+def test_paper_numbers_are_the_papers():
+    """Ma et al. 2020, Tables 3 and 4 (a few entries, as printed)."""
+    assert tables.PAPER_TABLE3["U-Net Real_100%"] == (0.585, 0.866)
+    assert tables.PAPER_TABLE3["U-Net Simulated_100%"] == (0.112, 0.078)
+    assert tables.PAPER_TABLE4["Real_X%"][5] == (0.481, 0.735)
+    assert tables.PAPER_TABLE4["Mixed(Real_X% + Synthetic^X_100%)"][35] == (0.586, 0.875)
+    assert sorted(tables.PAPER_TABLE4["Mixed(Real_X% + Synthetic^X_100%)"]) == list(range(5, 40, 5))
+
+
+def test_fig_fractions(tmp_path):
+    t4 = tables.table4(per_patch())
+    path = tmp_path / "fig.png"
+    fig = report.fig_fractions(t4, tables.PAPER_TABLE4, path=path)
+    assert path.is_file() and len(fig.axes) == 2
+
+
+@pytest.mark.slow
+def test_the_tables_equal_a_recomputation_from_the_stored_scores(swept, monkeypatch):
+    """The CSV tables of the smoke sweep, against plain pandas on each run's scores.csv."""
+    monkeypatch.setenv("GRAINLIB_RUNS", str(swept))
+    cfg = config.load("smoke")
+    stored = pd.concat([pd.read_csv(sweep.run_dir(cfg, r) / sweep.SCORES, keep_default_na=False)
+                        for r in sweep.plan(cfg)])
+    figures = swept / "smoke" / "figures"
+    t3 = pd.read_csv(figures / "table3_2seeds.csv")
+    t4 = pd.read_csv(figures / "table4_2seeds.csv")
+
+    def expected(rows):
+        per_seed = rows.groupby("seed")[["MAP", "ARI"]].mean()
+        return [per_seed["MAP"].mean(), per_seed["MAP"].std(), per_seed["ARI"].mean(),
+                per_seed["ARI"].std(), len(per_seed)]
+
+    numbers = ["map_mean", "map_sd", "ari_mean", "ari_sd", "n_seeds"]
+    for method in tables.BASELINES:  # the same in every run: any one run's rows will do
+        rows = stored[(stored["method"] == method) & (stored["fraction"] == 5)]
+        got = t3.loc[t3["method"] == method, numbers].iloc[0]
+        assert list(got) == pytest.approx(expected(rows), abs=1e-12), method
+    for training_set, name in tables.TABLE3_UNETS.items():
+        rows = stored[(stored["training_set"] == training_set) & (stored["fraction"] == 100)]
+        rows = rows.drop_duplicates(["seed", "patch"])  # the shared models: in every run
+        got = t3.loc[t3["method"] == name, numbers].iloc[0]
+        assert list(got) == pytest.approx(expected(rows), abs=1e-12), name
+    assert len(t4) == 2 * len(tables.TABLE4_SETS)
+    for training_set, name in tables.TABLE4_SETS.items():
+        for fraction in (5, 100):
+            rows = stored[(stored["training_set"] == training_set)
+                          & (stored["fraction"] == fraction)]
+            got = t4.loc[(t4["method"] == name) & (t4["fraction"] == fraction), numbers].iloc[0]
+            assert list(got) == pytest.approx(expected(rows), abs=1e-12), (name, fraction)
