@@ -500,14 +500,7 @@ def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
     change the weights, so they are not part of ``key``).
     """
     path = Path(path)
-    model = None
-    if path.is_file():
-        try:
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception:
-            stored = {}
-        if isinstance(stored, dict) and stored.get("fingerprint") == key:
-            model = load(path)
+    model = load(path) if training.stored_fingerprint(path) == key else None
     if model is None:
         partial = training.checkpoint_for(path, key)
         model = train(real, synthetic, params, seed=seed, progress=progress,

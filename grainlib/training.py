@@ -219,6 +219,19 @@ def run_steps(step: Callable[[int, np.random.Generator], Mapping[str, float]], s
     return history
 
 
+def stored_fingerprint(path) -> str | None:
+    """The ``fingerprint`` a model file written by :func:`save_model` carries; None when the
+    file is missing or unreadable (as good as absent: it will be trained again)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None
+    return stored.get("fingerprint") if isinstance(stored, dict) else None
+
+
 def save_model(path, kind: str, version: int, net: torch.nn.Module, fields: dict,
                extra: dict | None = None) -> Path:
     """Write a trained network (CPU weights), its ``kind`` tag and ``fields`` (params,

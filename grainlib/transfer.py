@@ -267,21 +267,12 @@ def _trained_on(cfg, fraction: int, seed: int) -> dict:
             "fractions": pieces["data_fractions"]}
 
 
-def _fingerprint_of(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True).get("fingerprint")
-    except Exception:  # unreadable: as good as absent, it will be trained again
-        return None
-
-
 def trained_fractions(cfg, seed: int | None = None) -> list[int]:
     """The real fractions whose generator :func:`build` has stored for the profile's
     present parameters and ``seed`` (None: the profile's)."""
     seed = int(cfg["seed"] if seed is None else seed)
     return [int(f) for f in sorted(set(cfg["data"]["fractions"]))
-            if _fingerprint_of(model_path(cfg, f, seed)) == fingerprint(_trained_on(cfg, f, seed))]
+            if training.stored_fingerprint(model_path(cfg, f, seed)) == fingerprint(_trained_on(cfg, f, seed))]
 
 
 def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) -> Built:
@@ -314,7 +305,7 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
     trained_on = _trained_on(cfg, fraction, seed)
     key = fingerprint(trained_on)
     path = model_path(cfg, fraction, seed)
-    model = load(path) if _fingerprint_of(path) == key else None
+    model = load(path) if training.stored_fingerprint(path) == key else None
     if model is None:
         partial = training.checkpoint_for(path, key)
         model = train(real.boundaries, real.images, params, seed=seed, progress=progress,
