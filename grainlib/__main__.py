@@ -1,4 +1,5 @@
-"""The grainlib command: run the chapters (notebooks) at a profile, show its parameters.
+"""The grainlib command: run the chapters (notebooks) at a profile, show its parameters,
+segment micrographs.
 
     python -m grainlib run --profile demo            # every chapter, executed copies in runs/demo/notebooks
     python -m grainlib run --profile smoke --chapters 01
@@ -9,6 +10,7 @@
     python -m grainlib config --schema               # every parameter, its default and range
     python -m grainlib data                          # public data sets; data fetch NAME downloads one
     python -m grainlib sweep --profile smoke         # chapters 03-05 per fraction and seed, then 06
+    python -m grainlib segment MODEL a.png b.tif --out grains   # your own micrographs
 
 Errors a user can fix (a bad profile or value, a missing file or folder, an unreadable
 image, a chapter that fails) are reported as one line, ``error: ...``, naming the file,
@@ -437,8 +439,50 @@ def add_sweep(commands):
     parser.set_defaults(handler=sweep_command)
 
 
+def segment_command(args) -> int:
+    from . import segment_files
+
+    summary = segment_files.segment_files(
+        args.model, args.images, args.out, postprocess=args.postprocess,
+        threshold=args.threshold, device=args.device, progress=sys.stderr.isatty(),
+        say=lambda line: print(line, flush=True))
+    print(f"{len(summary)} images, {int(summary['grains'].sum())} grains: "
+          f"{shown(Path(args.out) / segment_files.SUMMARY)}")
+    return 0
+
+
+def add_segment(commands):
+    parser = add_command(
+        commands, "segment",
+        "segment your own micrographs with a trained U-Net into a folder: boundary maps, "
+        "grain ids and grain statistics",
+        "python -m grainlib segment runs/demo/segment/real-100-seed0.pt a.png b.tif "
+        "--out runs/my-grains")
+    parser.add_argument("model", type=Path, metavar="MODEL",
+                        help="a U-Net file, e.g. runs/<profile>/segment/real-100-seed0.pt "
+                             "(written by chapter 04 or grainlib.segment.save)")
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                        help="micrographs: PNG, TIFF or JPEG, grey or RGB, 8 or 16 bit "
+                             "(16 bit: the image's min..max scaled to 0..255), any size")
+    parser.add_argument("--out", type=Path, required=True, metavar="FOLDER",
+                        help="folder for the outputs, created when missing: per image "
+                             "<stem>_boundaries.png (0/255), <stem>_grains.tif (grain ids "
+                             "1..K, 16 bit) and <stem>_grains.csv (one row per grain), and "
+                             "grains.csv (one row per image); files of these names are "
+                             "replaced, an input never")
+    parser.add_argument("--postprocess", choices=("threshold", "watershed"),
+                        help="how boundary probabilities become grains (default: the "
+                             "model's own, usually threshold)")
+    parser.add_argument("--threshold", type=float, metavar="P",
+                        help="boundary probability above which a pixel is boundary, in "
+                             "[0, 1] (default: the model's own, usually 0.7)")
+    parser.add_argument("--device", default="auto",
+                        help="torch device: auto (CUDA when present, the default), cpu, cuda")
+    parser.set_defaults(handler=segment_command)
+
+
 # In the order --help lists them.
-SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep)
+SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep, add_segment)
 
 
 # --------------------------------------------------------------------------- main

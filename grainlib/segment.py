@@ -57,7 +57,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from skimage.measure import label as _connected
-from skimage.segmentation import expand_labels
+from skimage.segmentation import expand_labels, relabel_sequential
 from skimage.segmentation import watershed as _watershed
 
 from . import config, grains, training
@@ -290,12 +290,14 @@ def probability(model: Segmenter, images, batch_size: int = 16,
 
 def _fill(grain_ids: np.ndarray, min_grain: int) -> np.ndarray:
     """Drop grains below ``min_grain`` pixels; every unassigned pixel (0) joins its
-    nearest grain. (H, W) int -> (H, W) int32, > 0 everywhere (or all 0: no grain)."""
+    nearest grain. (H, W) int -> (H, W) int32 ids 1..K, > 0 everywhere (or all 0: no
+    grain), renumbered in order so that dropped grains leave no gaps."""
     if min_grain > 0:
         sizes = np.bincount(grain_ids.ravel())
         grain_ids = np.where(sizes[grain_ids] < min_grain, 0, grain_ids)
     if grain_ids.max() == 0:
         return np.zeros(grain_ids.shape, np.int32)
+    grain_ids = relabel_sequential(grain_ids)[0]
     return expand_labels(grain_ids, distance=sum(grain_ids.shape)).astype(np.int32)
 
 

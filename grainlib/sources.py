@@ -12,7 +12,8 @@ the grain ids later, with the one convention of :func:`grainlib.grains.boundarie
 - ``iron-sections``: five public pure-iron sections, fetched by name
   (:func:`grainlib.data.iron_sections`).
 
-:func:`load_real` picks the source named in the profile (``data.source``).
+:func:`load_real` picks the source named in the profile (``data.source``);
+:func:`read_micrograph` reads one micrograph without a label, to segment it.
 Readers never write to the user's files or folders.
 """
 
@@ -140,10 +141,53 @@ def _grey(image: np.ndarray, path: Path) -> np.ndarray:
         scale = 255.0 if image.dtype == np.uint8 else float(np.iinfo(image.dtype).max) \
             if np.issubdtype(image.dtype, np.integer) else 1.0
         grey = rgb2gray(rgb.astype(np.float64) / scale) * scale
-        return grey.astype(image.dtype) if np.issubdtype(image.dtype, np.integer) else grey
+        if np.issubdtype(image.dtype, np.integer):  # rounded: grey stored as RGB stays itself
+            return np.clip(np.round(grey), 0, scale).astype(image.dtype)
+        return grey
     if image.ndim != 2:
         raise SourceError(f"{path}: expected a 2D grey (or RGB) image, got shape {image.shape}")
     return image
+
+
+def read_micrograph(path) -> np.ndarray:
+    """One micrograph file as a grey uint8 image, e.g. to segment it.
+
+    Any format scikit-image or Pillow reads (PNG, TIFF, JPEG, ...), grey, RGB or RGBA
+    (RGB -> grey by luminance, rounded; alpha ignored). 8-bit images are returned as
+    stored; deeper ones (16 bit, float) are scaled by :func:`to_uint8`, the image's
+    own min..max onto 0..255, rounded, as :func:`read_folder` scales a training folder.
+    Nothing is written.
+
+    Parameters
+    ----------
+    path : str or Path of the image file.
+
+    Returns
+    -------
+    (H, W) uint8 array.
+
+    Raises
+    ------
+    SourceError naming the file: missing, a folder, unreadable or not an image, or an
+    image that is not 2D grey or RGB (a stack, two channels, ...).
+    """
+    path = Path(path)
+    expected = "expected a micrograph file (PNG, TIFF, JPEG; grey or RGB)"
+    if not path.exists():
+        raise SourceError(f"image not found: {path}")
+    if path.is_dir():
+        raise SourceError(f"{path} is a folder; {expected}")
+    try:
+        image = _read(path)
+    except SourceError as err:
+        raise SourceError(f"{err}; {expected}") from None
+    image = _grey(image, path)
+    usable = image.dtype == bool or np.issubdtype(image.dtype, np.integer) or (
+        np.issubdtype(image.dtype, np.floating) and np.isfinite(image).all())
+    if image.size == 0 or not usable:
+        raise SourceError(f"{path}: an empty image, or values that are not grey levels "
+                          f"({image.dtype} {image.shape}); {expected}")
+    return to_uint8([image])[0]
 
 
 def to_uint8(images: list[np.ndarray]) -> list[np.ndarray]:

@@ -10,6 +10,7 @@ an uninterrupted one would have taken.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from pathlib import Path
@@ -248,12 +249,20 @@ def read_model(path, kind: str, what: str) -> dict:
     """The stored dict of a network written by :func:`save_model` with ``kind``; clear
     errors for a missing file, a file torch cannot read, or a model of another kind."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, f"expected a {what} file, found a folder",
+                                str(path))
     if not path.is_file():
-        raise FileNotFoundError(f"no {what} at {path}")
+        # with the file name, so that a command reports it as a missing file, in one line
+        raise FileNotFoundError(errno.ENOENT, f"{what} not found", str(path))
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"{path} is not a readable torch file ({err})") from None
+        # torch's own message is about pickle internals and weights_only: not the problem
+        raise ValueError(f"{path} is not a {what} written by grainlib: not a readable "
+                         f"torch file") from err
     if not isinstance(state, dict) or state.get("kind") != kind:
-        raise ValueError(f"{path} is not a {what} written by grainlib")
+        found = state.get("kind") if isinstance(state, dict) else None
+        held = f" (it holds a {found})" if isinstance(found, str) else ""
+        raise ValueError(f"{path} is not a {what} written by grainlib{held}")
     return state

@@ -83,3 +83,34 @@ def test_grains_3d_of_unique_ids_is_a_relabelling():
     labelled = grains.grains_3d(volume)
     assert labelled.max() == volume.size - 1
     assert len(np.unique(labelled)) == volume.size
+
+
+def test_grain_table_of_a_known_map():
+    ids = np.array([[1, 1, 2, 2],
+                    [1, 1, 2, 2],
+                    [3, 3, 3, 2],
+                    [0, 0, 3, 2]], np.uint16)     # 0: no grain, left out
+    table = grains.grain_table(ids)
+    assert list(table["grain"]) == [1, 2, 3]
+    assert list(table["area_px"]) == [4, 6, 4]
+    np.testing.assert_allclose(table["equivalent_diameter_px"],
+                               np.sqrt(4 * np.array([4, 6, 4]) / np.pi))
+    np.testing.assert_allclose(table["centroid_row"], [0.5, 7 / 6, 2.25])
+    np.testing.assert_allclose(table["centroid_col"], [0.5, 16 / 6, 1.25])
+    assert list(table["touches_frame"]) == [True, True, True]
+    assert dict(table.dtypes.astype(str)) == {
+        "grain": "int64", "area_px": "int64", "equivalent_diameter_px": "float64",
+        "centroid_row": "float64", "centroid_col": "float64", "touches_frame": "bool"}
+    inner = np.pad(np.full((3, 3), 5), 1, constant_values=7)
+    table = grains.grain_table(inner)
+    assert list(table["grain"]) == [5, 7] and list(table["touches_frame"]) == [False, True]
+    assert len(grains.grain_table(np.zeros((3, 3), np.int32))) == 0
+    with pytest.raises(ValueError, match=">= 0"):
+        grains.grain_table(np.array([[-1, 1]]))
+
+
+def test_grain_table_areas_are_the_pixel_counts():
+    ids = voronoi_labels((45, 61), 9, 2) + 1
+    table = grains.grain_table(ids)
+    np.testing.assert_array_equal(table["area_px"], np.bincount(ids.ravel())[1:])
+    assert table["area_px"].sum() == ids.size

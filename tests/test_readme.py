@@ -49,6 +49,10 @@ EXEMPT = {
         "needs a running Dask scheduler; tests/test_sweep.py runs a sweep on one",
     ".venv/bin/python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler "
     "tcp://host:8786": "needs a running Dask scheduler; tests/test_sweep.py runs a sweep on one",
+    ".venv/bin/python -m grainlib segment runs/demo/segment/real-100-seed0.pt "
+    "micrographs/*.png --out runs/my-grains":
+        "segments the reader's own micrographs, which the project does not have, with a "
+        "demo U-Net; tests/test_segment_cli.py runs the command on synthetic micrographs",
 }
 
 RUN_LANGUAGES = {"bash", "sh", "shell", "console"}

@@ -63,6 +63,15 @@ def test_predict_follows_the_label_convention():
         segment.grain_ids(truth.astype(np.float32), "magic")
 
 
+def test_grain_ids_are_numbered_without_gaps():
+    # grains of 6, 27, 60, 4 and 18 px; the two small ones dropped: ids 1..3 remain
+    prob = np.zeros((12, 12), np.float32)
+    prob[:, 3] = prob[2, :3] = prob[:, 9] = prob[2, 10:] = 1
+    found = segment.grain_ids(prob, "threshold", min_grain=7)
+    assert set(np.unique(found)) == {1, 2, 3} and found.dtype == np.int32
+    assert len(np.unique(segment.grain_ids(prob, "threshold", min_grain=0))) == 5
+
+
 def test_mixed_batches_are_half_real_half_synthetic(monkeypatch):
     counts = []
     original = segment.mixed_batch

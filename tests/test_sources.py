@@ -353,3 +353,48 @@ def test_unreadable_image_is_named(tmp_path):
     sources.check_source(folder_cfg(images_dir, labels_dir))  # present: the check passes
     with pytest.raises(SourceError, match=r"cannot read .*001\.png: not a readable PNG image"):
         sources.read_folder(images_dir, labels_dir)
+
+
+# --------------------------------------------------------------------------- one micrograph
+
+
+def test_read_micrograph_grey_rgb_and_16_bit_give_the_same_grey(tmp_path):
+    rng = np.random.default_rng(3)
+    grey = rng.integers(0, 256, (37, 53)).astype(np.uint8)
+    grey[0, 0], grey[-1, -1] = 0, 255                  # the full 8-bit range
+    files = {"grey.png": grey, "rgb.png": np.stack([grey] * 3, -1),
+             "rgba.png": np.dstack([grey, grey, grey, np.full_like(grey, 255)]),
+             "deep.tif": grey.astype(np.uint16) * 257,  # 16 bit, the same grey levels
+             "rgb16.tif": np.stack([grey.astype(np.uint16) * 257] * 3, -1)}
+    for name, image in files.items():
+        skio.imsave(tmp_path / name, image, check_contrast=False)
+    before = snapshot(tmp_path)
+    for name in files:
+        got = sources.read_micrograph(tmp_path / name)
+        assert got.dtype == np.uint8 and got.shape == grey.shape, name
+        np.testing.assert_array_equal(got, grey, err_msg=name)  # grey as RGB is not darkened
+    assert snapshot(tmp_path) == before
+
+
+def test_read_micrograph_scales_deep_images_by_their_own_range(tmp_path):
+    grey = np.arange(256, dtype=np.uint16).reshape(16, 16)
+    skio.imsave(tmp_path / "twelve_bit.tif", grey * 16 + 1000, check_contrast=False)  # 1000..5080
+    np.testing.assert_array_equal(sources.read_micrograph(tmp_path / "twelve_bit.tif"), grey)
+    ramp = np.linspace(0, 1, 9)[None].repeat(12, 0).astype(np.float32)  # k / 8: exact
+    skio.imsave(tmp_path / "float.tif", ramp, check_contrast=False)
+    np.testing.assert_array_equal(sources.read_micrograph(tmp_path / "float.tif")[0],
+                                  [0, 32, 64, 96, 128, 159, 191, 223, 255])  # rounded
+
+
+def test_read_micrograph_refuses_what_is_not_one_grey_image(tmp_path):
+    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "folder.png").mkdir()
+    skio.imsave(tmp_path / "stack.tif", np.zeros((5, 20, 20), np.uint8), check_contrast=False)
+    skio.imsave(tmp_path / "grey_alpha.png", np.zeros((20, 20, 2), np.uint8),
+                check_contrast=False)
+    for name, message in [("missing.png", "image not found"), ("text.png", "cannot read"),
+                          ("folder.png", "is a folder"), ("stack.tif", r"\(5, 20, 20\)"),
+                          ("grey_alpha.png", r"\(20, 20, 2\)")]:
+        with pytest.raises(SourceError, match=message) as err:
+            sources.read_micrograph(tmp_path / name)
+        assert name in str(err.value)
