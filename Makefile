@@ -18,7 +18,7 @@ export JUPYTER_CONFIG_DIR := $(CURDIR)/.cache/jupyter
 export NUMBA_CACHE_DIR  := $(CURDIR)/.cache/numba
 unexport MPLBACKEND
 
-.PHONY: venv demo run test tables notebooks benchmarks lab nbval-refresh clean
+.PHONY: venv demo run test browser-test tables notebooks benchmarks lab nbval-refresh clean
 
 venv: $(STAMP)
 
@@ -41,9 +41,15 @@ demo: venv
 tables: venv
 	$(BIN)/python -m grainlib sweep --profile $(PROFILE) --seeds 0 1 2
 
-## make test: unit tests and the notebook regression (smoke profile)
+## make test: unit tests, the notebook regression and the browser tests (smoke profile);
+## -rs shows why tests were skipped (the browser tests without /usr/bin/chromium or Playwright)
 test: venv
-	$(BIN)/python -m pytest -q --nbval-lax --nbval-sanitize-with tests/nbval/sanitize.cfg tests
+	$(BIN)/python -m pytest -q -rs --nbval-lax --nbval-sanitize-with tests/nbval/sanitize.cfg tests
+
+## make browser-test: every chapter opened and run in JupyterLab in headless Chromium (no
+## cell may fail, every widget's image must follow its slider); screenshots in runs/browser
+browser-test: venv
+	$(BIN)/python -m pytest -q -rs tests/browser
 
 ## make notebooks: re-execute notebooks/*.ipynb in place at the demo profile (the outputs a reader sees)
 notebooks: venv

@@ -210,13 +210,15 @@ def _name_input(output: Path, py: Path):
         nbformat.write(nb, output)
 
 
-def execute_chapters(selected: list[Path], out_dir: Path, parameters: dict | None) -> float:
-    """Execute chapters one after the other, one line each with its time; return the total."""
+def execute_chapters(selected: list[Path], out_dir: Path, parameters: dict | None,
+                     env: dict | None = None) -> float:
+    """Execute chapters one after the other, one line each with its time; return the total.
+    ``env``: variables added to the kernels' environment (:func:`execute`)."""
     progress = sys.stderr.isatty()
     total = 0.0
     for py in selected:
         output = out_dir / f"{py.stem}.ipynb"
-        seconds = execute(py, output, parameters, progress=progress)
+        seconds = execute(py, output, parameters, progress=progress, env=env)
         total += seconds
         print(f"{py.stem:<16} {seconds:7.1f} s  -> {shown(output)}", flush=True)
     return total
@@ -295,11 +297,13 @@ def notebooks_command(args) -> int:
     selected = chapters(args.chapters)
     load_profile(args.profile)
     if args.inplace:
-        out_dir, parameters = NOTEBOOKS_DIR, None
+        # No parameters, so that papermill injects no cell into the committed notebooks:
+        # their `profile = None` reads $GRAINLIB_PROFILE, set to demo for their kernels.
+        out_dir, parameters, env = NOTEBOOKS_DIR, None, {config.ENV_PROFILE: "demo"}
     else:
-        out_dir = args.out
+        out_dir, env = args.out, None
         parameters = {"profile": args.profile, **_parameter_values(args.parameters, selected)}
-    total = execute_chapters(selected, out_dir, parameters)
+    total = execute_chapters(selected, out_dir, parameters, env)
     print(f"{'all':<16} {total:7.1f} s")
     return 0
 

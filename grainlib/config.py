@@ -5,6 +5,12 @@ under ``extends:``; its own values then override that profile's, key by key. Eve
 is checked against :data:`SCHEMA`: an unknown key, a value of the wrong type or out of
 range raises :class:`ConfigError` naming the file, the key and what is allowed.
 
+The profile None means the one the environment variable ``GRAINLIB_PROFILE`` names, else
+``"demo"``: the chapter notebooks' parameters cells say ``profile = None``, so a notebook
+opened in JupyterLab runs at the profile of the environment the server (and so its
+kernels) started in, while papermill (``python -m grainlib run``, ``notebooks``,
+``sweep``) always passes the profile explicitly.
+
 >>> cfg = load("smoke", {"potts.mcs": 20})
 >>> cfg["potts"]["mcs"]
 20
@@ -22,6 +28,8 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PARAMS_DIR = PROJECT_ROOT / "params"
+ENV_PROFILE = "GRAINLIB_PROFILE"  # the profile that load(None) reads
+DEFAULT_PROFILE = "demo"
 
 
 class ConfigError(ValueError):
@@ -429,13 +437,14 @@ def _nest(overrides: Mapping) -> dict:
     return nested
 
 
-def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) -> dict:
+def load(profile: str | os.PathLike | None = DEFAULT_PROFILE,
+         overrides: Mapping | None = None) -> dict:
     """Read, merge and check a profile.
 
     Parameters
     ----------
     profile : a name in ``params/`` (``"smoke"``, ``"demo"``, ``"paper"``, ...) or a
-        path to a YAML file.
+        path to a YAML file; None: the profile ``$GRAINLIB_PROFILE`` names, else ``"demo"``.
     overrides : dotted keys or nested sections that replace the profile's values,
         e.g. ``{"potts.mcs": 100, "seed": 3}``; keys whose value is None are ignored, so
         a notebook may pass its parameters straight through.
@@ -449,6 +458,8 @@ def load(profile: str | os.PathLike = "demo", overrides: Mapping | None = None) 
         ``GRAINLIB_FIGURES`` replaces ``figures_dir`` (the sweep sends each run's figures to
         the run's own folder with it).
     """
+    if profile is None:
+        profile = os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
     path = profile_path(profile)
     origins: dict[str, str] = {}
     values = _read_profile(path, origins)

@@ -39,7 +39,8 @@
 # (seed, MCS, site), so a seed gives the same volume whatever the number of threads.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes) or paper (400^3 sites)
+profile = None        # a profile in params/: smoke (seconds), demo (minutes) or paper (400^3 sites)
+                      # None: the one $GRAINLIB_PROFILE names, else "demo"
 L = None              # lattice edge; None: the profile's
 mcs = None            # Monte Carlo steps; None: the profile's
 snapshots = None      # list of MCS to keep; None: the profile's

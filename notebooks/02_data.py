@@ -43,7 +43,8 @@
 # profile trains on them.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper
+profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper
+                      # None: the one $GRAINLIB_PROFILE names, else "demo"
 seed = None           # None: the profile's
 source = None         # surrogate | folder | hdf5 | iron-sections; None: the profile's
 patch_size = None     # patch side in pixels; None: the profile's

@@ -36,7 +36,8 @@
 # synthetic set $\text{Synthetic}^X$ costs no real data beyond what Real_X% already uses.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper, iron-sections
+profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper, iron-sections
+                      # None: the one $GRAINLIB_PROFILE names, else "demo"
 fraction = None       # the real fraction X % the generator learns from; None: the profile's smallest
 seed = 0              # training seed of the networks (the datasets keep the profile's seed)
 

@@ -46,7 +46,8 @@
 # seed and training data: a second run of this chapter reuses them.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper
+profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper
+                      # None: the one $GRAINLIB_PROFILE names, else "demo"
 fraction = 5          # real fraction X in %, one of the profile's data.fractions
 seed = 0              # training seed of the U-Nets (and of the style transfer they use)
 

@@ -43,7 +43,8 @@
 # carry the labels they were drawn from.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper
+profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper
+                      # None: the one $GRAINLIB_PROFILE names, else "demo"
 fraction = 5          # real fraction X in %, one of the profile's data.fractions
 seed = 0              # training seed of the U-Nets (and of the style transfer they use)
 
@@ -145,7 +146,7 @@ print(f"test grains also cut by a training section (elsewhere in the grain): "
 # and their 400 x 400 patches):
 
 # %%
-report.supplementary_table1(held.table, len(held.train), profile).round(4)
+report.supplementary_table1(held.table, len(held.train), cfg["profile"]).round(4)
 
 # %% [markdown]
 # In a flat simulated image every boundary is a dark line between two even greys. A high

@@ -37,7 +37,8 @@
 # what can be compared, not the digits.
 
 # %% tags=["parameters"]
-profile = "demo"      # a profile in params/: smoke (seconds), demo (minutes), paper
+profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper
+                      # None: the one $GRAINLIB_PROFILE names, else "demo"
 fractions = None      # real fractions to tabulate; None: the profile's sweep.fractions
 seeds = None          # training seeds to tabulate; None: the profile's sweep.seeds
 

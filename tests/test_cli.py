@@ -148,6 +148,18 @@ def test_inplace_refuses_other_profiles(tmp_path):
                                 r"profile.*")
 
 
+def test_inplace_runs_the_committed_notebooks_at_demo_whatever_the_environment(
+        monkeypatch, capsys):
+    """No parameters (papermill injects no cell) and the kernels' GRAINLIB_PROFILE set to
+    demo, which the notebooks' ``profile = None`` reads."""
+    calls = []
+    monkeypatch.setattr(cli, "execute", lambda py, output, parameters, progress, env:
+                        calls.append((output, parameters, env)) or 0.0)
+    monkeypatch.setenv("GRAINLIB_PROFILE", "smoke")
+    assert cli.main(["notebooks", "--inplace", "--chapters", "01"]) == 0
+    assert calls == [(cli.NOTEBOOKS_DIR / "01_potts.ipynb", None, {"GRAINLIB_PROFILE": "demo"})]
+
+
 def test_error_line_of_each_kind():
     assert cli.error_line(cli.RunFailed("chapter x failed")) == ("chapter x failed", 1)
     assert cli.error_line(ValueError("bad\n  value")) == ("bad value", 2)

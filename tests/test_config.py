@@ -80,3 +80,14 @@ def test_extends_loop_and_bad_yaml(tmp_path):
 def test_describe_lists_every_key():
     text = config.describe()
     assert "potts.kT = 0.5" in text and "seed = 0" in text
+
+
+def test_profile_none_is_the_environment_s_else_demo(runs_dir, monkeypatch):
+    monkeypatch.delenv("GRAINLIB_PROFILE", raising=False)
+    assert config.load(None)["profile"] == "demo"
+    monkeypatch.setenv("GRAINLIB_PROFILE", "smoke")
+    assert config.load(None, {"seed": None})["profile"] == "smoke"
+    assert config.load("demo")["profile"] == "demo"          # a profile given wins
+    monkeypatch.setenv("GRAINLIB_PROFILE", "nope")
+    with pytest.raises(ConfigError, match="unknown profile 'nope'"):
+        config.load(None)
