@@ -1,20 +1,23 @@
-"""The segmentation checks on real iron (iron-sections profile), held-out section 003.
+"""The segmentation checks on real iron (iron-sections profile).
 
-1. Real_100% (the four training sections) against the four classical baselines.
-2. The scarce case, one real training section (Real_25%): "real", "real+flips" and
-   "real+synthetic" over seeds 0, 1, 2.
+- ``full``: Real_100% (the four training sections) against the four classical
+  baselines, on the held-out test section (003).
+- ``scarce``: one real training section (Real_25%): "real", "real+flips" and
+  "real+synthetic" over seeds 0, 1, 2, on the test section.
+- ``crossval``: leave one section out, five times: a U-Net ("real", the profile's
+  settings, seed 0) trained on random patches of four sections, scored with the
+  baselines on the 5 x 5 grid of the fifth, so that every section is a test section once.
+- ``validate``: the choices of the profile, made without the test section. U-Nets trained
+  on sections 001, 002 and 004 are scored on section 005, beside the baselines, at
+  several thresholds; learning rates 1e-4 and the profile's, and with ``--steps`` also
+  longer trainings and flips.
 
-With ``--validate``, instead: the choice of the learning rate, made without the test
-section. U-Nets trained on sections 001, 002 and 004 at the profile's settings and at
-the paper's learning rate (1e-4) are scored on section 005, beside the baselines, at
-several thresholds.
+Every model of ``full`` and ``scarce`` is made by grainlib.segment.build (and
+grainlib.transfer.build for the synthetic images), stored in runs/iron-sections/, so a
+second run only re-reads them. Needs the iron sections (python -m grainlib data fetch
+iron-sections). CPU, one thread each: full 7 min, scarce 25 min per seed, crossval 35 min.
 
-Every model is made by grainlib.segment.build (and grainlib.transfer.build for the
-synthetic images), stored in runs/iron-sections/, so a second run only re-reads them.
-Needs the iron sections (python -m grainlib data fetch iron-sections). CPU: about an
-hour and a half on one core.
-
-    python experiments/iron_segmentation.py [--threads 1] [--validate]
+    python experiments/iron_segmentation.py full|scarce|crossval|validate [--threads 1]
 """
 
 import argparse
@@ -24,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from grainlib import baselines, config, datasets, evaluate, metrics, segment
+from grainlib import baselines, config, datasets, evaluate, metrics, patches, segment
 
 
 def _mean_scores(preds, truths):
@@ -32,63 +35,120 @@ def _mean_scores(preds, truths):
     return round(table["map"].mean(), 3), round(table["ari"].mean(), 3)
 
 
-def validate(cfg, data):
-    """Learning rates and thresholds, chosen on a training section (005), never the test."""
+def _baseline_rows(cfg, images, truths):
+    return [(name, "-", "-", "-", "-", *_mean_scores([method(i) for i in images], truths))
+            for name, method in baselines.configured(cfg).items()]
+
+
+def validate(cfg, data, steps, thresholds=(0.5, 0.6, 0.7, 0.8)):
+    """Learning rate, steps, flips and threshold, chosen on a training section (005),
+    never the test section: U-Nets trained on 001, 002 and 004, scored on all 36 training
+    patches of 005."""
     fit = data.train.from_images(data.train_indices[:-1])
     held = data.train.from_images(data.train_indices[-1:])
-    every_other = np.arange(0, len(held), 2)
-    images, truths = held.images[every_other], held.boundaries[every_other]
-    rows = [(name, "-", "-", *_mean_scores([method(i) for i in images], truths))
-            for name, method in baselines.configured(cfg).items()]
-    for lr in sorted({1e-4, cfg["segment"]["lr"]}):
-        model = segment.train((fit.images, fit.boundaries), params={**cfg["segment"], "lr": lr},
-                              seed=0, progress=False)
-        for threshold in (0.3, 0.5, 0.7):
-            preds = segment.predict(model, images, threshold=threshold,
+    rows = _baseline_rows(cfg, held.images, held.boundaries)
+    variants = [(lr, cfg["segment"]["steps"], False) for lr in sorted({1e-4, cfg["segment"]["lr"]})]
+    variants += [(cfg["segment"]["lr"], n, flips) for n in steps for flips in (False, True)
+                 if (cfg["segment"]["lr"], n, flips) not in variants]
+    for lr, n, flips in variants:
+        model = segment.train((fit.images, fit.boundaries),
+                              params={**cfg["segment"], "lr": lr, "steps": n}, seed=0,
+                              progress=False, augment=flips)
+        for threshold in thresholds:
+            preds = segment.predict(model, held.images, threshold=threshold,
                                     line_width=cfg["data"]["boundary_width"])
-            rows.append(("U-Net", lr, threshold, *_mean_scores(preds, truths)))
-    table = pd.DataFrame(rows, columns=["method", "lr", "threshold", "MAP", "ARI"])
+            rows.append(("U-Net", lr, n, flips, threshold,
+                         *_mean_scores(preds, held.boundaries)))
+            print(rows[-1], flush=True)
+    table = pd.DataFrame(rows, columns=["method", "lr", "steps", "flips", "threshold",
+                                        "MAP", "ARI"])
     print(f"Trained on sections {list(data.train_indices[:-1] + 1)}, scored on "
-          f"{list(data.train_indices[-1:] + 1)} ({len(images)} patches)")
+          f"{list(data.train_indices[-1:] + 1)} ({len(held)} patches)")
     print(table.to_string(index=False))
+    return table
+
+
+def full(cfg):
+    """Real_100% against the baselines on the test section."""
+    table = evaluate.summary(evaluate.score(cfg, 100, 0, training_sets=["real"],
+                                            include_baselines=True))
+    print("Real_100% U-Net against the baselines, held-out section, mean (std) over patches")
+    print(table.to_string(), flush=True)
+    return table
+
+
+def scarce(cfg, seeds):
+    """One real training section: real, real+flips, real+synthetic, per seed."""
+    scores = pd.concat([evaluate.score(cfg, 25, seed, training_sets=["real", "real+flips",
+                                                                     "real+synthetic"],
+                                       include_baselines=False)
+                        for seed in seeds], ignore_index=True)
+    per_seed = scores.groupby(["training_set", "seed"])[["MAP", "ARI"]].mean()
+    print("One real training section (Real_25%), mean over patches, per seed")
+    print(per_seed.unstack("seed").round(3).to_string())
+    print("\nMean and std over seeds")
+    over_seeds = per_seed.groupby("training_set").agg(["mean", "std"]).round(3)
+    print(over_seeds.to_string())
+    return over_seeds
+
+
+def crossval(cfg, data, seed=0):
+    """Leave one section out: train on random patches of four sections, score on the grid
+    of the fifth, every section in turn; the baselines on the same grids."""
+    d = cfg["data"]
+    cut = {"size": d["patch_size"], "boundary_width": d["boundary_width"]}
+    everything = range(len(data.real_images))
+    rows = []
+    for held in everything:
+        others = [i for i in everything if i != held]
+        fit = patches.random_crops(data.real_images, data.real_grain_ids,
+                                   per_image=d["train_per_image"], seed=seed,
+                                   image_indices=others, **cut)
+        grid = patches.grid_crops(data.real_images, data.real_grain_ids,
+                                  per_image=d["test_per_image"], image_indices=[held], **cut)
+        model = segment.train((fit.images, fit.boundaries), params=cfg["segment"], seed=seed,
+                              progress=False)
+        preds = segment.predict(model, grid.images, line_width=d["boundary_width"])
+        for method, found in [("U-Net", preds), *[
+                (name, [f(i) for i in grid.images])
+                for name, f in baselines.configured(cfg).items()]]:
+            table, _ = metrics.evaluate(list(found), list(grid.boundaries))
+            rows.append(pd.DataFrame({"section": held + 1, "method": method,
+                                      "patch": np.arange(len(table)),
+                                      "MAP": table["map"], "ARI": table["ari"]}))
+        print(pd.concat(rows).query("section == @held + 1").groupby("method")[["MAP", "ARI"]]
+              .mean().round(3).T.to_string(), flush=True)
+    scores = pd.concat(rows, ignore_index=True)
+    per_section = scores.groupby(["method", "section"])["MAP"].mean().unstack("section")
+    per_section["mean"] = per_section.mean(axis=1)
+    print("\nLeave one section out: MAP per held-out section (mean over its 25 patches)")
+    print(per_section.round(3).to_string())
+    return scores
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["full", "scarce", "crossval", "validate"])
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--validate", action="store_true",
-                        help="choose the learning rate on a training section instead")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="scarce: training seeds")
+    parser.add_argument("--steps", type=int, nargs="*", default=[],
+                        help="validate: also these step counts, without and with flips")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = config.load("iron-sections")
     data = datasets.build(cfg, progress=False)
-    if args.validate:
-        return validate(cfg, data)
     out = Path(cfg["run_dir"]) / "experiments"
     out.mkdir(parents=True, exist_ok=True)
-
-    full = evaluate.score(cfg, 100, 0, training_sets=["real"], include_baselines=True)
-    table = evaluate.summary(full)
-    table.to_csv(out / "real100_vs_baselines.csv")
-    print("Real_100% U-Net against the baselines, held-out section, mean (std) over patches")
-    print(table.to_string(), flush=True)
-
-    scarce = pd.concat([evaluate.score(cfg, 25, seed, training_sets=["real", "real+flips",
-                                                                    "real+synthetic"],
-                                       include_baselines=False)
-                        for seed in args.seeds], ignore_index=True)
-    per_seed = (scarce.groupby(["training_set", "seed"])[["MAP", "ARI"]].mean()
-                .unstack("seed").round(3))
-    over_seeds = (scarce.groupby(["training_set", "seed"])[["MAP", "ARI"]].mean()
-                  .groupby("training_set").agg(["mean", "std"]).round(3))
-    per_seed.to_csv(out / "scarce_per_seed.csv")
-    over_seeds.to_csv(out / "scarce_over_seeds.csv")
-    print("\nOne real training section (Real_25%), mean over patches, per seed")
-    print(per_seed.to_string())
-    print("\nMean and std over seeds")
-    print(over_seeds.to_string())
+    if args.part == "validate":
+        validate(cfg, data, args.steps).to_csv(out / "validate.csv", index=False)
+    elif args.part == "full":
+        full(cfg).to_csv(out / "real100_vs_baselines.csv")
+    elif args.part == "scarce":
+        scarce(cfg, args.seeds).to_csv(out / "scarce_over_seeds.csv")
+    else:
+        crossval(cfg, data).to_csv(out / "crossval.csv", index=False)
 
 
 if __name__ == "__main__":

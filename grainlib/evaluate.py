@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from . import baselines, metrics, segment, training
 from .patches import PatchSet
@@ -93,7 +92,7 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
     keys = {}
     for name in training_sets:
         path = segment.model_path(cfg, name, segment.effective_fraction(name, fraction), seed)
-        keys[name] = torch.load(path, map_location="cpu", weights_only=True)["fingerprint"]
+        keys[name] = training.stored_fingerprint(path)
     key = fingerprint({
         "version": VERSION, "models": keys, "fraction": int(fraction), "seed": seed,
         "postprocess": {k: cfg["segment"][k] for k in segment._POSTPROCESS

@@ -86,9 +86,19 @@ def swept() -> Path:
     return smoke_sweep()
 
 
+@pytest.fixture(scope="session")
+def sweep_if_made():
+    """The runs folder of this session's smoke sweep when some test has made it, else None
+    (the browser suite then makes its own, kept between sessions)."""
+    return _SWEEP.get("runs")
+
+
 def pytest_collection_modifyitems(items):
-    """Chapter 06 tabulates a sweep: its notebook's cells run last (a stable sort)."""
-    items.sort(key=lambda item: "06_tables" in item.nodeid)
+    """Chapter 06 tabulates a sweep: its notebook's cells run last but for the browser
+    suite, which comes after them all and so finds the session's sweep made (a stable
+    sort)."""
+    items.sort(key=lambda item: ("tests/browser/" in item.nodeid.replace("\\", "/"),
+                                 "06_tables" in item.nodeid))
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -10,9 +10,11 @@ of the chapter notebooks. Its environment, which the kernels inherit, sets
 ``GRAINLIB_PROFILE=smoke`` (the notebooks' ``profile = None`` reads it), ``GRAINLIB_RUNS``
 to a temporary runs folder shared by every chapter, and ``PYTHONPATH`` to this checkout.
 Chapter 06 tabulates a sweep, so that runs folder starts as a copy of a smoke sweep
-(``python -m grainlib sweep --profile smoke``, minutes), made in ``runs/browser/runs`` and
-kept there: the sweep resumes, so a later session reuses it (seconds) while the chapters
-and the profile are unchanged; delete ``runs/browser/runs`` to start afresh. Chapters 01-05
+(``python -m grainlib sweep --profile smoke``, minutes): in ``make test`` the one the rest
+of the suite made (the browser tests run last); alone (``make browser-test``) one made in
+``runs/browser/runs`` and kept there: the sweep resumes, so a later session reuses it
+(seconds) while the chapters and the profile are unchanged; delete ``runs/browser/runs``
+to start afresh. Chapters 01-05
 then reuse its stored datasets, generator, U-Nets and scores, as after ``make demo``.
 
 The screenshots of every widget check go to ``runs/browser/`` (``$GRAINLIB_RUNS/browser``
@@ -37,7 +39,7 @@ from pathlib import Path
 import pytest
 
 from grainlib.config import PROJECT_ROOT
-from labpage import new_page
+from .labpage import new_page
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a closed-network machine, run as root: no sandbox, no GPU, nothing fetched.
@@ -115,8 +117,11 @@ class Lab:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def smoke_sweep(env: dict) -> Path:
-    """The runs folder of a finished smoke sweep, made or resumed in :data:`SWEEP_CACHE`."""
+def smoke_sweep(env: dict, made: Path | None = None) -> Path:
+    """The runs folder of a finished smoke sweep: ``made`` (the test session's, when the
+    whole suite runs), or one made or resumed in :data:`SWEEP_CACHE`."""
+    if made is not None:
+        return made
     result = subprocess.run([sys.executable, "-m", "grainlib", "sweep", "--profile", "smoke"],
                             cwd=PROJECT_ROOT, env={**env, "GRAINLIB_RUNS": str(SWEEP_CACHE)},
                             capture_output=True, text=True, timeout=900)
@@ -158,7 +163,7 @@ def stop(lab: Lab):
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, sweep_if_made):
     """JupyterLab serving copies of the chapter notebooks, at the smoke profile."""
     if missing():
         pytest.skip(missing())
@@ -178,7 +183,7 @@ def lab(tmp_path_factory):
            "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
            "IPYTHONDIR": str(jupyter / "ipython")}
     env.pop("GRAINLIB_FIGURES", None)  # figures stay in the runs folder
-    shutil.copytree(smoke_sweep(env), runs)
+    shutil.copytree(smoke_sweep(env, sweep_if_made), runs)
     env["GRAINLIB_RUNS"] = str(runs)
     port, token = free_port(), secrets.token_hex(24)
     log = tmp / "jupyterlab.log"

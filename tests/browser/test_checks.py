@@ -5,7 +5,7 @@
 import nbformat
 import pytest
 
-from labpage import check_notebook, check_widget, new_page
+from .labpage import check_notebook, check_widget, new_page
 
 
 def write_notebook(path, *sources):
