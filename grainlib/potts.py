@@ -25,7 +25,23 @@ OOPSLA 2014) of (seed, MCS, site index) gives the neighbour choice (low 32 bits)
 acceptance draw (high 32 bits). There is no shared generator state, so a seed gives the
 same volume whatever the number of threads.
 
-Memory: the int32 volume (4 bytes a site) plus small per-axis wrapped-index tables.
+Skipping what cannot change. A trial can only change a site if one of its neighbours holds
+another id. The lattice is cut into cubes of ``_BLOCK`` sites a side, each with a flag:
+quiet while the cube and its one-site halo hold a single id. Every flip flags the cubes
+within reach of it, and after each MCS the flagged cubes are checked again. An MCS visits
+only the cubes that are not quiet (:func:`_sweep_active`): a skipped site is one whose
+trial would have proposed its own id, and since its random numbers belong to (MCS, site)
+alone, the volume is the same, bitwise, as the plain sweep's (:func:`_sweep`). In late
+growth most cubes lie inside grains; early on, when nearly all are active, the plain
+sweep is run instead (checking cubes would only cost).
+
+Checkpoints. :func:`simulate` can write its state (volume, MCS done, snapshots so far and
+the arguments of the run) to an HDF5 file at intervals, atomically; a later call with the
+same arguments resumes from it. The random numbers depend on (seed, MCS, site) only and
+the block flags are recomputed from the volume, so a resumed run ends with the volume of
+an uninterrupted one.
+
+Memory: the int32 volume (4 bytes a site), one byte per block and small per-axis tables.
 
 >>> result = simulate((16, 16, 16), 5, seed=1, progress=False)
 >>> result.volume.shape, result.volume.dtype
@@ -35,10 +51,13 @@ Memory: the int32 volume (4 bytes a site) plus small per-axis wrapped-index tabl
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import numbers
+import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -47,6 +66,9 @@ from tqdm.auto import tqdm
 # Bump when a change to the kernel changes its output for the same parameters: the
 # stored artifact of an older kernel is then recomputed.
 KERNEL_VERSION = 1
+
+# Seconds between the checkpoints of the profile-driven step (:func:`run`).
+CHECKPOINT_EVERY = 300.0
 
 _TRIAL_CHOICES = (18, 26)
 
@@ -121,9 +143,31 @@ def _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new):
     return de - 1
 
 
+@njit(cache=True, inline="always")
+def _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick, thresholds, key, z, y, x):
+    """One trial at site (z, y, x), in place; True when the site took a new id.
+
+    The arguments are those of :func:`_sweep`; ``n_pick`` is ``n_trial`` as uint64.
+    """
+    site = z_rows[z, 1] + y_rows[y, 1] + x
+    h = _mix64(key + np.uint64(site) * _GOLDEN)
+    k = ((h & _LOW32) * n_pick) >> _S32
+    old = flat[site]
+    new = flat[z_rows[z, trial_columns[k, 0]] + y_rows[y, trial_columns[k, 1]]
+               + x_cols[x, trial_columns[k, 2]]]
+    if new == old:
+        return False
+    de = _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new)
+    if de <= 0 or (h >> _S32) < thresholds[de]:
+        flat[site] = new
+        return True
+    return False
+
+
 @njit(parallel=True, cache=True)
 def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresholds, key):
-    """One MCS in place: every site one trial, sublattice after sublattice.
+    """One MCS in place: every site one trial, sublattice after sublattice (the plain
+    full sweep, kept as the reference of :func:`_sweep_active`).
 
     flat : (Lz*Ly*Lx,) int32 volume, C order. z_rows (Lz, 3), y_rows (Ly, 3), x_cols
     (Lx, 3) int64: flat offsets of plane z-1, z, z+1 / row y-1, y, y+1 / column x-1, x,
@@ -142,20 +186,128 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresh
         for row in prange(nz * ny):
             z = z0 + 2 * (row // ny)
             y = y0 + 2 * (row % ny)
-            row_start = z_rows[z, 1] + y_rows[y, 1]
             for i in range(nx):
-                x = x0 + 2 * i
-                site = row_start + x
-                h = _mix64(key + np.uint64(site) * _GOLDEN)
-                k = ((h & _LOW32) * n_pick) >> _S32
-                old = flat[site]
-                new = flat[z_rows[z, trial_columns[k, 0]] + y_rows[y, trial_columns[k, 1]]
-                           + x_cols[x, trial_columns[k, 2]]]
-                if new == old:
+                _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick, thresholds, key,
+                       z, y, x0 + 2 * i)
+
+
+# Side of the cubic blocks whose activity the active sweep tracks, and the share of
+# active blocks above which an MCS runs the plain sweep instead: speed settings only
+# (measured on 96^3 states at MCS 100-3000), the volume does not depend on them.
+_BLOCK = 8
+_FULL_SWEEP_ABOVE = 0.6
+
+# Block activity flags (uint8) of the active sweep.
+_QUIET = 0    # the block and its one-site halo held one id when last checked, and no
+              # site of them has changed since: no trial in the block can change anything
+_ACTIVE = 1   # not one id when last checked, nothing changed since
+_CHANGED = 3  # a site of the block or its halo changed since the last check (active too)
+
+
+@njit(cache=True, inline="always")
+def _mark_near(flags, z_blocks, y_blocks, x_blocks, z, y, x):
+    """Flag as changed every block whose halo box holds site (z, y, x).
+
+    z_blocks (Lz, 3) int64: flat block offsets of the blocks of z-1, z, z+1 (wrapped);
+    the same for y and x. Repeated blocks (a site inside its block) are flagged once.
+    """
+    for a in range(3):
+        bz = z_blocks[z, a]
+        if (a == 0 and bz == z_blocks[z, 1]) or (
+                a == 2 and (bz == z_blocks[z, 1] or bz == z_blocks[z, 0])):
+            continue
+        for b in range(3):
+            by = y_blocks[y, b]
+            if (b == 0 and by == y_blocks[y, 1]) or (
+                    b == 2 and (by == y_blocks[y, 1] or by == y_blocks[y, 0])):
+                continue
+            for c in range(3):
+                bx = x_blocks[x, c]
+                if (c == 0 and bx == x_blocks[x, 1]) or (
+                        c == 2 and (bx == x_blocks[x, 1] or bx == x_blocks[x, 0])):
                     continue
-                de = _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new)
-                if de <= 0 or (h >> _S32) < thresholds[de]:
-                    flat[site] = new
+                block = bz + by + bx
+                if flags[block] != _CHANGED:  # read first: no needless shared-line writes
+                    flags[block] = _CHANGED
+
+
+@njit(parallel=True, cache=True)
+def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresholds,
+                  key, flags, z_blocks, y_blocks, x_blocks, block):
+    """:func:`_sweep` visiting only the blocks whose flag is not ``_QUIET``: bitwise the
+    same volume.
+
+    The first nine arguments are those of :func:`_sweep`. flags (nbz*nby*nbx,) uint8: the
+    activity of each ``block``^3 cube of sites (the last along an axis may be shorter),
+    C order; z_blocks (Lz, 3), y_blocks (Ly, 3), x_blocks (Lx, 3) int64 as in
+    :func:`_mark_near`. Every flip flags the blocks within reach as ``_CHANGED``;
+    :func:`_refresh_flags` settles them between MCS.
+
+    Why skipping is exact: a block is ``_QUIET`` only while it and its halo hold one id,
+    so each of its trials proposes the site's own id and is skipped anyway, and its
+    random numbers, drawn per (MCS, site), are not consumed by anything else. A flag read
+    during a sublattice is either ``_QUIET`` since that sublattice began (sites of one
+    sublattice are never neighbours, so flips beside it in the same sublattice change no
+    neighbour of its own sites) or already set, which only makes a block visited.
+    """
+    n_pick = np.uint64(n_trial)
+    lx = x_cols.shape[0]
+    nbx = (lx + block - 1) // block
+    for colour in range(colours.shape[0]):
+        z0, nz = colours[colour, 0], colours[colour, 1]
+        y0, ny = colours[colour, 2], colours[colour, 3]
+        x0, nx = colours[colour, 4], colours[colour, 5]
+        x_stop = x0 + 2 * nx
+        for row in prange(nz * ny):
+            z = z0 + 2 * (row // ny)
+            y = y0 + 2 * (row % ny)
+            row_blocks = z_blocks[z, 1] + y_blocks[y, 1]
+            for bx in range(nbx):
+                if flags[row_blocks + bx] == _QUIET:
+                    continue
+                # this sublattice's x in the block [lo, lo + block): x0 + 2 i, i < nx
+                lo = bx * block
+                x_first = lo + ((x0 - lo) & 1) if x0 <= lo else x0
+                for x in range(x_first, min(lo + block, x_stop), 2):
+                    if _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick,
+                              thresholds, key, z, y, x):
+                        _mark_near(flags, z_blocks, y_blocks, x_blocks, z, y, x)
+
+
+@njit(cache=True, inline="always")
+def _wrap(i, length):
+    """i in [-1, length] taken periodically into [0, length)."""
+    return i + length if i < 0 else (i - length if i >= length else i)
+
+
+@njit(parallel=True, cache=True)
+def _refresh_flags(flat, shape, flags, block):
+    """Settle the ``_CHANGED`` flags: ``_QUIET`` when the block and its one-site halo
+    (periodic) hold one id, else ``_ACTIVE``. flat (Lz*Ly*Lx,) int32; shape (3,) int64."""
+    lz, ly, lx = shape[0], shape[1], shape[2]
+    nby = (ly + block - 1) // block
+    nbx = (lx + block - 1) // block
+    for b in prange(flags.shape[0]):
+        if flags[b] != _CHANGED:
+            continue
+        bz, by, bx = b // (nby * nbx), (b // nbx) % nby, b % nbx
+        z_lo, y_lo, x_lo = bz * block, by * block, bx * block
+        z_hi, y_hi, x_hi = min(z_lo + block, lz), min(y_lo + block, ly), min(x_lo + block, lx)
+        first = flat[(z_lo * ly + y_lo) * lx + x_lo]
+        uniform = True
+        for zz in range(z_lo - 1, z_hi + 1):
+            z = _wrap(zz, lz)
+            for yy in range(y_lo - 1, y_hi + 1):
+                row = (z * ly + _wrap(yy, ly)) * lx
+                for xx in range(x_lo - 1, x_hi + 1):
+                    if flat[row + _wrap(xx, lx)] != first:
+                        uniform = False
+                        break
+                if not uniform:
+                    break
+            if not uniform:
+                break
+        flags[b] = _QUIET if uniform else _ACTIVE
 
 
 @njit(cache=True)
@@ -177,6 +329,77 @@ def _wrapped_tables(shape):
         coords = np.arange(length)[:, None] + np.array([-1, 0, 1])[None, :]
         tables.append(np.ascontiguousarray((coords % length) * stride, dtype=np.int64))
     return tables
+
+
+def _block_tables(shape, block):
+    """The blocks of the active sweep: cubes of ``block`` sites a side (shorter at the
+    far end of an axis whose length ``block`` does not divide), numbered in C order.
+
+    Returns per-axis (L, 3) int64 tables of the flat block offset holding coordinate
+    - 1, itself, + 1 (periodic), and the number of blocks.
+    """
+    counts = [-(-length // block) for length in shape]
+    strides = (counts[1] * counts[2], counts[2], 1)
+    tables = []
+    for length, stride in zip(shape, strides):
+        coords = (np.arange(length)[:, None] + np.array([-1, 0, 1])[None, :]) % length
+        tables.append(np.ascontiguousarray(coords // block * stride, dtype=np.int64))
+    return tables, counts[0] * counts[1] * counts[2]
+
+
+class _Stepper:
+    """Advances one volume MCS by MCS, in place.
+
+    Parameters
+    ----------
+    volume : (Lz, Ly, Lx) C-contiguous int32, written in place.
+    kT, seed, trial_neighbors : as in :func:`simulate` (already checked).
+    active_only : True: an MCS visits only the active blocks (:func:`_sweep_active`), or
+        runs the plain sweep while more than ``full_sweep_above`` of the blocks are
+        active (early growth, where checking blocks only costs); False: always the plain
+        full sweep (:func:`_sweep`). The volume is the same, bitwise, either way.
+    block : side of the blocks (tests use small ones to get many quiet blocks).
+    full_sweep_above : share of active blocks above which the plain sweep is run.
+    """
+
+    def __init__(self, volume, kT, seed, trial_neighbors, active_only=True, block=None,
+                 full_sweep_above=None):
+        self.flat = volume.reshape(-1)  # a view: the kernels write into ``volume``
+        self.tables = _wrapped_tables(volume.shape)
+        self.colours = sublattices(volume.shape)
+        self.thresholds = _acceptance_thresholds(kT)
+        self.seed = np.uint64(seed % (1 << 64))
+        self.trial_neighbors = trial_neighbors
+        self.active_only = active_only
+        if active_only:
+            self.block = _BLOCK if block is None else int(block)
+            self.full_sweep_above = (_FULL_SWEEP_ABOVE if full_sweep_above is None
+                                     else float(full_sweep_above))
+            self.block_tables, n_blocks = _block_tables(volume.shape, self.block)
+            self.shape = np.array(volume.shape, dtype=np.int64)
+            self.flags = np.full(n_blocks, _CHANGED, dtype=np.uint8)  # all to be checked
+            _refresh_flags(self.flat, self.shape, self.flags, self.block)
+
+    def step(self, step):
+        """Run MCS number ``step`` (1-based; it picks the random numbers)."""
+        key = np.uint64(_step_key(self.seed, np.uint64(step)))
+        if not self.active_only or self.active_fraction() > self.full_sweep_above:
+            _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.trial_neighbors,
+                   self.thresholds, key)
+            if self.active_only:
+                self.flags[:] = _CHANGED
+        else:
+            _sweep_active(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS,
+                          self.trial_neighbors, self.thresholds, key, self.flags,
+                          *self.block_tables, self.block)
+        if self.active_only:
+            _refresh_flags(self.flat, self.shape, self.flags, self.block)
+
+    def active_fraction(self):
+        """Share of the blocks the next MCS would visit (1.0 for the plain sweep)."""
+        if not self.active_only:
+            return 1.0
+        return np.count_nonzero(self.flags) / self.flags.size
 
 
 def _axis_colours(length):
@@ -264,11 +487,88 @@ def _check_volume(volume):
     return volume
 
 
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _checkpoint_arguments(shape, mcs, kT, seed, trial_neighbors, snapshots) -> dict:
+    """What a checkpoint must match to be resumed: the arguments that define the run."""
+    return {"shape": list(shape), "mcs": mcs, "kT": kT, "seed": seed,
+            "trial_neighbors": trial_neighbors, "snapshots": list(snapshots),
+            "kernel_version": KERNEL_VERSION}
+
+
+def _write_checkpoint(path, run_args, volume, done, kept, seconds):
+    """Write the state after MCS ``done`` to ``path`` atomically: a temporary file in the
+    same folder, moved into place by ``os.replace`` (a kill leaves the old file or the
+    new one, never half of one).
+
+    Layout: attrs ``arguments`` (JSON of :func:`_checkpoint_arguments`), ``done`` and
+    ``seconds``; dataset ``volume`` (Lz, Ly, Lx) int32; group ``snapshots`` with one
+    int32 dataset per MCS kept so far.
+    """
+    import h5py
+
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    big = volume.nbytes > (1 << 20)
+    options = {"compression": "lzf", "shuffle": True} if big else {}
+    try:
+        with h5py.File(partial, "w") as f:
+            f.attrs["arguments"] = json.dumps(run_args, sort_keys=True)
+            f.attrs["done"] = int(done)
+            f.attrs["seconds"] = float(seconds)
+            f.create_dataset("volume", data=volume, **options)
+            group = f.create_group("snapshots")
+            for step, snapshot in kept.items():
+                group.create_dataset(str(step), data=snapshot, **options)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _read_checkpoint(path, run_args):
+    """The state stored in checkpoint ``path``, after checking that it belongs to the run
+    ``run_args`` (:func:`_checkpoint_arguments`).
+
+    Returns (volume (Lz, Ly, Lx) int32, MCS done, {mcs: int32 snapshot}, seconds spent).
+    Raises ValueError, naming the file and what is wrong, when it cannot be read or was
+    written by another run.
+    """
+    import h5py
+
+    def refuse(reason):
+        return ValueError(f"checkpoint {path} {reason}; delete it to start the run afresh, "
+                          f"or pass another checkpoint path")
+
+    try:
+        with h5py.File(path, "r") as f:
+            stored = json.loads(f.attrs["arguments"])
+            done = int(f.attrs["done"])
+            seconds = float(f.attrs["seconds"])
+            volume = np.asarray(f["volume"][()])
+            kept = {int(step): np.asarray(data[()]) for step, data in f["snapshots"].items()}
+    except (OSError, KeyError, ValueError, TypeError) as error:
+        raise refuse(f"is unreadable or incomplete ({type(error).__name__}: {error})") from None
+    differs = [f"{key} {stored.get(key)!r} there, {value!r} here"
+               for key, value in run_args.items() if stored.get(key) != value]
+    if differs:
+        raise refuse("was written by another run: " + "; ".join(differs))
+    shape = tuple(run_args["shape"])
+    snapshot_steps_done = [s for s in run_args["snapshots"] if s <= done]
+    if (not 0 <= done < run_args["mcs"] or volume.shape != shape or volume.dtype != np.int32
+            or sorted(kept) != snapshot_steps_done
+            or any(v.shape != shape or v.dtype != np.int32 for v in kept.values())):
+        raise refuse(f"is inconsistent (MCS done {done}, volume {volume.shape} "
+                     f"{volume.dtype}, snapshots {sorted(kept)})")
+    return np.ascontiguousarray(volume), done, kept, seconds
+
+
 # --------------------------------------------------------------------------- public API
 
 
 def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
-             progress=True) -> PottsResult:
+             progress=True, checkpoint=None, checkpoint_every=300.0,
+             active_only=True) -> PottsResult:
     """Grow grains from a lattice where every site is its own grain.
 
     Parameters
@@ -279,11 +579,21 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
     seed : int >= 0. The same seed gives the same volume for any number of threads.
     trial_neighbors : 18 (first and second nearest, the paper) or 26 (all).
     snapshots : MCS values in [1, mcs] after which a copy of the volume is kept.
-    progress : show a tqdm bar, one tick per MCS.
+    progress : show a tqdm bar, one tick per MCS, with the estimated time left.
+    checkpoint : None, or a file path (HDF5). When the file exists it must hold a
+        checkpoint of this very run (same shape, mcs, kT, seed, trial_neighbors,
+        snapshots and kernel version; else ValueError) and the run resumes from it,
+        ending with the same volume, bitwise, as an uninterrupted run. While running,
+        the state is written there (atomically) every ``checkpoint_every`` seconds; the
+        file is removed when the run completes.
+    checkpoint_every : float >= 0, seconds between checkpoints (0: after every MCS).
+    active_only : visit only the blocks of sites that can change (the default); False
+        runs the plain full sweep, for tests and timings. Same volume either way.
 
     Returns
     -------
-    PottsResult with ``volume`` (Lz, Ly, Lx) int32 and ``snapshots`` {mcs: int32 copy}.
+    PottsResult with ``volume`` (Lz, Ly, Lx) int32, ``snapshots`` {mcs: int32 copy} and
+    ``seconds`` (wall time, earlier runs resumed from included).
     Grain ids are the starting site indices 0 .. Lz*Ly*Lx - 1 of the survivors.
     """
     shape, mcs, kT, seed, trial_neighbors, keep = _check_arguments(
@@ -291,21 +601,39 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
     n_sites = shape[0] * shape[1] * shape[2]
     if n_sites > np.iinfo(np.int32).max:
         raise ValueError(f"shape {shape} has {n_sites} sites, more than int32 grain ids hold")
-    volume = np.arange(n_sites, dtype=np.int32).reshape(shape)
-    flat = volume.reshape(-1)  # a view: the kernel writes into ``volume``
-    z_rows, y_rows, x_cols = _wrapped_tables(shape)
-    colours = sublattices(shape)
-    thresholds = _acceptance_thresholds(kT)
-    seed_u64 = np.uint64(seed % (1 << 64))
-    kept = {}
-    for step in tqdm(range(1, mcs + 1), total=mcs, disable=not progress, desc="Potts MCS",
-                     unit="MCS"):
-        key = np.uint64(_step_key(seed_u64, np.uint64(step)))
-        _sweep(flat, z_rows, y_rows, x_cols, colours, _TRIAL_COLUMNS, trial_neighbors,
-               thresholds, key)
-        if step in keep:
-            kept[step] = volume.copy()
-    return PottsResult(volume=volume, snapshots=kept)
+    if (not isinstance(checkpoint_every, numbers.Real) or not checkpoint_every >= 0
+            or isinstance(checkpoint_every, (bool, np.bool_))):
+        raise ValueError(f"checkpoint_every must be a number of seconds >= 0, got "
+                         f"{checkpoint_every!r}")
+    start = time.perf_counter()
+    run_args = _checkpoint_arguments(shape, mcs, kT, seed, trial_neighbors, keep)
+    state = None
+    if checkpoint is not None:
+        checkpoint = Path(checkpoint)
+        if checkpoint.exists():
+            state = _read_checkpoint(checkpoint, run_args)
+    if state is None:
+        volume, done, kept, earlier = np.arange(n_sites, dtype=np.int32).reshape(shape), 0, {}, 0.0
+    else:
+        volume, done, kept, earlier = state
+    stepper = _Stepper(volume, kT, seed, trial_neighbors, active_only)
+    last_write = time.monotonic()
+    with tqdm(total=mcs, initial=done, disable=not progress, desc="Potts MCS",
+              unit="MCS") as bar:
+        for step in range(done + 1, mcs + 1):
+            stepper.step(step)
+            if step in keep:
+                kept[step] = volume.copy()
+            bar.update()
+            if (checkpoint is not None and step < mcs
+                    and time.monotonic() - last_write >= checkpoint_every):
+                _write_checkpoint(checkpoint, run_args, volume, step, kept,
+                                  earlier + time.perf_counter() - start)
+                last_write = time.monotonic()
+    if checkpoint is not None:
+        checkpoint.unlink(missing_ok=True)
+    return PottsResult(volume=volume, snapshots=kept,
+                       seconds=earlier + time.perf_counter() - start)
 
 
 def delta_energy(volume, z, y, x, new_id) -> int:
@@ -415,6 +743,13 @@ def run_parameters(cfg) -> dict:
     }
 
 
+def checkpoint_path(store, name) -> Path:
+    """The checkpoint file of artifact ``name`` of ``store`` (a :class:`grainlib.store.Store`):
+    ``<name>.checkpoint.h5`` beside ``<name>.h5``. Its name carries the artifact's
+    fingerprint, so a checkpoint is only ever resumed by the run it belongs to."""
+    return store.path(name).with_name(f"{name}.checkpoint.h5")
+
+
 def run(cfg, progress=True) -> PottsResult:
     """The notebook step: simulate the profile's Potts volume, or reuse the stored one.
 
@@ -434,20 +769,28 @@ def run(cfg, progress=True) -> PottsResult:
     Its ``snapshots`` follow :func:`snapshot_steps`: requested MCS beyond ``mcs`` are
     dropped, and the final volume is always the snapshot at ``mcs`` (the same array as
     ``volume`` when ``mcs`` was not requested).
+
+    While simulating, a checkpoint is written every :data:`CHECKPOINT_EVERY` seconds to
+    ``<cache_dir>/potts-<fingerprint>.checkpoint.h5`` (:func:`checkpoint_path`); a run
+    killed half-way resumes from it the next time, with the same volume, and the file
+    is removed once the volume is computed.
     """
     from grainlib.store import Store, fingerprint
 
     params = run_parameters(cfg)
+    store = Store(cfg["cache_dir"])
+    name = f"potts-{fingerprint(params)}"
 
     def compute():
-        start = time.perf_counter()
         result = simulate(params["shape"], params["mcs"], kT=params["kT"], seed=params["seed"],
                           trial_neighbors=params["trial_neighbors"],
-                          snapshots=params["snapshots"], progress=progress)
-        return {"volume": result.volume, "seconds": time.perf_counter() - start,
+                          snapshots=params["snapshots"], progress=progress,
+                          checkpoint=checkpoint_path(store, name),
+                          checkpoint_every=CHECKPOINT_EVERY)
+        return {"volume": result.volume, "seconds": result.seconds,
                 "snapshots": {str(step): vol for step, vol in result.snapshots.items()}}
 
-    stored = Store(cfg["cache_dir"]).cached(f"potts-{fingerprint(params)}", params, compute)
+    stored = store.cached(name, params, compute)
     volume = np.asarray(stored["volume"], dtype=np.int32)
     snapshots = {int(step): np.asarray(vol, dtype=np.int32)
                  for step, vol in stored.get("snapshots", {}).items()}

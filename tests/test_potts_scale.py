@@ -1,0 +1,314 @@
+"""Tests of the Potts kernel at scale (issue 13): the active sweep gives the plain sweep's
+volume bitwise, and a checkpointed run resumes to the same volume."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from grainlib import config, potts
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _digest(volume):
+    return hashlib.sha256(np.ascontiguousarray(volume).tobytes()).hexdigest()[:16]
+
+
+def _voronoi(shape, n_grains, seed):
+    """(Lz, Ly, Lx) int32: the periodic Voronoi cells of ``n_grains`` random points, so
+    that most blocks start quiet and flips must wake them up."""
+    rng = np.random.default_rng(seed)
+    size = np.array(shape)
+    points = rng.integers(0, size, (n_grains, 3))
+    grid = np.indices(shape).reshape(3, -1).T
+    gap = np.abs(grid[:, None, :] - points[None])
+    gap = np.minimum(gap, size - gap)
+    return ((gap**2).sum(-1).argmin(1) * 7 + 3).astype(np.int32).reshape(shape)
+
+
+# --------------------------------------------------------------------------- active sweep
+
+# Volumes of kernel version 1 (the plain sweep before the active one existed): the
+# default path must keep giving them.
+_VERSION_1 = [
+    (((17, 20, 22), 12, dict(seed=3)), "960db6a3c84aad8c"),
+    (((15, 16, 13), 30, dict(seed=7, kT=0, trial_neighbors=26)), "c8d9340075f5a1ab"),
+    (((24, 24, 24), 60, dict(seed=1, kT=0.25)), "cd566a40cf85b770"),
+    (((9, 2, 5), 20, dict(seed=2, kT=1.0, trial_neighbors=26)), "a69eda3cc3226d30"),
+]
+
+
+@pytest.mark.parametrize("args, digest", _VERSION_1)
+def test_volumes_of_kernel_version_1_are_kept(args, digest):
+    shape, mcs, kwargs = args
+    assert potts.KERNEL_VERSION == 1
+    for active_only in (True, False):
+        volume = potts.simulate(shape, mcs, progress=False, active_only=active_only,
+                                **kwargs).volume
+        assert _digest(volume) == digest, active_only
+
+
+@pytest.mark.parametrize("shape, block, kT, trial_neighbors, seed", [
+    ((24, 24, 24), 4, 0.5, 18, 0),
+    ((24, 24, 24), 8, 0.0, 26, 1),
+    ((21, 22, 23), 3, 0.5, 26, 2),   # odd sides: the wrap colour, blocks cut short
+    ((15, 16, 13), 2, 1.0, 18, 3),
+    ((9, 2, 5), 3, 0.5, 26, 4),      # a side of 2: neighbours seen twice through the wrap
+    ((17, 20, 22), 5, 0.0, 18, 5),   # an odd block side
+])
+def test_active_sweep_equals_plain_sweep_every_mcs(shape, block, kT, trial_neighbors, seed):
+    start = _voronoi(shape, 2 + seed % 2, seed)
+    noise = np.random.default_rng(seed).random(shape) < 0.05  # lone sites to flip
+    start[noise] = np.arange(noise.sum())
+    plain, active = start.copy(), start.copy()
+    full = potts._Stepper(plain, kT, seed, trial_neighbors, active_only=False)
+    fast = potts._Stepper(active, kT, seed, trial_neighbors, active_only=True, block=block,
+                          full_sweep_above=1.0)  # never fall back on the plain sweep
+    fractions = []
+    for step in range(1, 41):
+        fractions.append(fast.active_fraction())
+        full.step(step)
+        fast.step(step)
+        assert np.array_equal(plain, active), step
+    assert not np.array_equal(active, start)  # the lone sites, at least, were taken
+    if min(shape) > 2 * block + 2:  # a test only when blocks are actually skipped
+        assert min(fractions) < 1.0, fractions
+
+
+def test_active_sweep_from_unique_ids_with_small_blocks():
+    shape = (20, 21, 19)
+    plain = potts.simulate(shape, 60, seed=8, kT=0.5, active_only=False, progress=False)
+    volume = np.arange(np.prod(shape), dtype=np.int32).reshape(shape)
+    fast = potts._Stepper(volume, 0.5, 8, 18, active_only=True, block=2, full_sweep_above=1.0)
+    for step in range(1, 61):
+        fast.step(step)
+    assert np.array_equal(volume, plain.volume)
+    assert fast.active_fraction() < 1.0
+
+
+def test_switching_between_the_sweeps_changes_nothing():
+    """The default stepper runs the plain sweep while most blocks are active and the
+    active one after: the same volume as either alone."""
+    shape = (24, 24, 24)
+    start = _voronoi(shape, 2, 9)
+    start[::5, ::3, ::4] = 1  # noise: most blocks active at first, quiet later
+    volumes, used = {}, {}
+    for name, kwargs in (("plain", dict(active_only=False)),
+                         ("mixed", dict(block=2, full_sweep_above=0.75)),
+                         ("active", dict(block=2, full_sweep_above=1.0))):
+        volume = start.copy()
+        stepper = potts._Stepper(volume, 0.5, 2, 18, **kwargs)
+        fractions = []
+        for step in range(1, 31):
+            fractions.append(stepper.active_fraction())
+            stepper.step(step)
+        volumes[name], used[name] = volume, fractions
+    assert max(used["mixed"]) > 0.75 > min(used["mixed"]), used  # both sweeps were used
+    assert np.array_equal(volumes["plain"], volumes["mixed"])
+    assert np.array_equal(volumes["plain"], volumes["active"])
+
+
+def test_quiet_blocks_are_uniform_with_their_halo():
+    volume = _voronoi((16, 18, 20), 4, 3)
+    stepper = potts._Stepper(volume, 0.5, 1, 26, block=4, full_sweep_above=1.0)
+    for step in range(1, 6):
+        stepper.step(step)
+    nbz, nby, nbx = 4, 5, 5
+    flags = stepper.flags.reshape(nbz, nby, nbx)
+    assert (flags == potts._QUIET).any() and (flags == potts._ACTIVE).any()
+    for bz, by, bx in np.ndindex(flags.shape):
+        box = np.roll(volume, (1 - 4 * bz, 1 - 4 * by, 1 - 4 * bx), axis=(0, 1, 2))
+        box = box[:min(4, 16 - 4 * bz) + 2, :min(4, 18 - 4 * by) + 2, :min(4, 20 - 4 * bx) + 2]
+        assert (flags[bz, by, bx] == potts._QUIET) == (box == box.flat[0]).all()
+
+
+def test_active_sweep_same_volume_with_two_threads():
+    """Numba's thread count is fixed at start-up: a child process with 2 threads."""
+    script = textwrap.dedent("""
+        import hashlib, sys
+        import numpy as np
+        from grainlib import potts
+        sys.path.insert(0, "tests")
+        from test_potts_scale import _voronoi
+        volume = _voronoi((22, 23, 24), 5, 1)
+        stepper = potts._Stepper(volume, 0.5, 6, 18, block=4, full_sweep_above=1.0)
+        for step in range(1, 31):
+            stepper.step(step)
+        print(hashlib.sha256(volume.tobytes()).hexdigest()[:16])
+        print(hashlib.sha256(potts.simulate((19, 20, 21), 30, seed=6, progress=False)
+                             .volume.tobytes()).hexdigest()[:16])
+    """)
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True, timeout=300).stdout.split()
+    volume = _voronoi((22, 23, 24), 5, 1)
+    stepper = potts._Stepper(volume, 0.5, 6, 18, active_only=False)
+    for step in range(1, 31):
+        stepper.step(step)
+    plain = potts.simulate((19, 20, 21), 30, seed=6, progress=False, active_only=False).volume
+    assert out == [_digest(volume), _digest(plain)]
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_after(monkeypatch, n_steps):
+    """Make the next simulation stop with _Interrupt after ``n_steps`` MCS."""
+    step = potts._Stepper.step
+    calls = []
+
+    def counted(self, mcs):
+        if len(calls) == n_steps:
+            raise _Interrupt
+        calls.append(mcs)
+        return step(self, mcs)
+
+    monkeypatch.setattr(potts._Stepper, "step", counted)
+    return calls
+
+
+ARGS = dict(kT=0.5, seed=4, trial_neighbors=18, snapshots=[5, 12, 30], progress=False)
+
+
+def test_interrupted_run_resumes_to_the_same_volume(tmp_path, monkeypatch):
+    path = tmp_path / "run.checkpoint.h5"
+    whole = potts.simulate((14, 15, 16), 30, **ARGS)
+    _interrupt_after(monkeypatch, 17)
+    with pytest.raises(_Interrupt):
+        potts.simulate((14, 15, 16), 30, checkpoint=path, checkpoint_every=0, **ARGS)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["done"] == 17 and sorted(f["snapshots"]) == ["12", "5"]
+    monkeypatch.undo()
+    calls = _interrupt_after(monkeypatch, 10**9)
+    resumed = potts.simulate((14, 15, 16), 30, checkpoint=path, checkpoint_every=0, **ARGS)
+    assert calls == list(range(18, 31))  # only the MCS left were run
+    assert np.array_equal(resumed.volume, whole.volume)
+    assert sorted(resumed.snapshots) == [5, 12, 30]
+    assert all(np.array_equal(resumed.snapshots[s], whole.snapshots[s]) for s in (5, 12, 30))
+    assert not path.exists()  # removed once the run is complete
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary file left either
+
+
+def test_resume_after_kill_gives_the_same_volume(tmp_path):
+    """A child process is killed with SIGKILL while it writes a checkpoint every MCS."""
+    path = tmp_path / "killed.checkpoint.h5"
+    shape, mcs = (32, 32, 32), 400
+    script = textwrap.dedent(f"""
+        from grainlib import potts
+        potts.simulate({shape}, {mcs}, checkpoint={str(path)!r}, checkpoint_every=0,
+                       **{ARGS!r})
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not path.exists() and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.002)
+        time.sleep(0.05)  # a few more MCS, checkpoints rewritten meanwhile
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    with h5py.File(path, "r") as f:
+        done = int(f.attrs["done"])
+    assert 0 < done < mcs
+    resumed = potts.simulate(shape, mcs, checkpoint=path, checkpoint_every=0, **ARGS)
+    whole = potts.simulate(shape, mcs, **ARGS)
+    assert np.array_equal(resumed.volume, whole.volume)
+    assert all(np.array_equal(resumed.snapshots[s], whole.snapshots[s]) for s in (5, 12, 30))
+    assert not path.exists()
+
+
+SMALL = dict(shape=(10, 11, 12), mcs=20, kT=0.5, seed=4, trial_neighbors=18,
+             snapshots=[5, 12, 20], progress=False)
+
+
+def _simulate(**kwargs):
+    args = {**SMALL, **kwargs}
+    return potts.simulate(args.pop("shape"), args.pop("mcs"), **args)
+
+
+@pytest.fixture
+def checkpoint(tmp_path, monkeypatch):
+    """A checkpoint of the run SMALL left after MCS 8."""
+    path = tmp_path / "left.checkpoint.h5"
+    _interrupt_after(monkeypatch, 8)
+    with pytest.raises(_Interrupt):
+        _simulate(checkpoint=path, checkpoint_every=0)
+    monkeypatch.undo()
+    return path
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(shape=(10, 11, 13)), r"shape \[10, 11, 12\] there, \[10, 11, 13\] here"),
+    (dict(seed=5), "seed 4 there, 5 here"),
+    (dict(kT=0.25), "kT 0.5 there, 0.25 here"),
+    (dict(kT=0), "kT 0.5 there, 0.0 here"),
+    (dict(trial_neighbors=26), "trial_neighbors 18 there, 26 here"),
+    (dict(mcs=21), "mcs 20 there, 21 here"),
+    (dict(snapshots=[5, 12]), r"snapshots \[5, 12, 20\] there, \[5, 12\] here"),
+])
+def test_checkpoint_of_another_run_is_refused(checkpoint, change, message):
+    kept = checkpoint.read_bytes()
+    with pytest.raises(ValueError, match=message) as error:
+        _simulate(checkpoint=checkpoint, **change)
+    assert "written by another run" in str(error.value) and str(checkpoint) in str(error.value)
+    assert checkpoint.read_bytes() == kept  # never overwritten or removed
+    # the run it belongs to resumes from it
+    assert np.array_equal(_simulate(checkpoint=checkpoint).volume, _simulate().volume)
+
+
+def test_corrupt_checkpoint_is_refused(checkpoint):
+    whole = checkpoint.read_bytes()
+    for damaged in (b"not an HDF5 file", whole[: len(whole) // 2], b""):
+        checkpoint.write_bytes(damaged)
+        with pytest.raises(ValueError, match="unreadable or incomplete"):
+            _simulate(checkpoint=checkpoint)
+        assert checkpoint.read_bytes() == damaged  # never overwritten or removed
+    checkpoint.write_bytes(whole)
+    with h5py.File(checkpoint, "a") as f:
+        f.attrs["done"] = 25
+    with pytest.raises(ValueError, match="inconsistent"):
+        _simulate(checkpoint=checkpoint)
+
+
+def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypatch):
+    cfg = config.load("smoke", {"potts.shape": [12, 13, 14], "potts.mcs": 9,
+                                "potts.snapshots": [3, 9]})
+    cfg["cache_dir"] = str(tmp_path)
+    monkeypatch.setattr(potts, "CHECKPOINT_EVERY", 0.0)
+    _interrupt_after(monkeypatch, 5)
+    with pytest.raises(_Interrupt):
+        potts.run(cfg, progress=False)
+    from grainlib.store import fingerprint
+
+    name = f"potts-{fingerprint(potts.run_parameters(cfg))}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.checkpoint.h5"]
+    monkeypatch.undo()
+    monkeypatch.setattr(potts, "CHECKPOINT_EVERY", 0.0)
+    calls = _interrupt_after(monkeypatch, 10**9)
+    result = potts.run(cfg, progress=False)
+    assert calls == [6, 7, 8, 9]
+    direct = potts.simulate((12, 13, 14), 9, seed=cfg["seed"], kT=cfg["potts"]["kT"],
+                            trial_neighbors=cfg["potts"]["trial_neighbors"], progress=False)
+    assert np.array_equal(result.volume, direct.volume)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.h5"]
+    assert result.seconds > 0
+
+
+def test_checkpoint_every_is_checked():
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        potts.simulate((4, 4, 4), 2, checkpoint_every=-1, progress=False)
