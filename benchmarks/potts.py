@@ -1,23 +1,37 @@
 """Speed and growth figures of the Potts kernel (grainlib.potts); prints, asserts nothing.
 
-    python benchmarks/potts.py            # everything (a few minutes on 2 cores)
-    python benchmarks/potts.py --no-big   # skip the L = 400 run
+    python benchmarks/potts.py            # everything (the L = 400 part: tens of minutes
+                                          # the first time, which stores a late state)
+    python benchmarks/potts.py --no-big   # skip the L = 400 part
+    python benchmarks/potts.py --only scale --size 48 --late-mcs 200   # a quick check
+    python benchmarks/potts.py --only scale --measure-mcs 5000   # + the paper's run, once
 
-1. Trials per second at L = 128 over the first 100 MCS from unique ids (the slowest
-   phase: most sites sit on a boundary), with 1 thread and with all threads.
-2. Wall time and peak memory of L = 400, 50 MCS (the paper's lattice).
-3. Mean grain volume vs MCS at L = 100 (kT 0.5, 26 trial neighbours, as the reference
-   code cited in `docs/method.md` section 2) and the fitted growth exponent (ideal 1.5).
+1. rate: trials per second at L = 128 over the first 100 MCS from unique ids (the
+   slowest phase: most sites sit on a boundary), with 1 thread and with all threads.
+2. scale (the paper's lattice, L = --size, default 400; kT 0.5, 18 trial neighbours):
+   seconds per MCS early (MCS 1-50 and 51-100 from unique ids) and late (20 MCS from a
+   stored state at MCS --late-mcs, computed and stored under runs/benchmarks the first
+   time), the active sweep against the plain full sweep; the projected wall time of
+   5000 MCS; with --measure-mcs N, the measured wall time of N MCS; peak memory.
+3. growth: mean grain volume vs MCS at L = 100 (kT 0.5, 26 trial neighbours, as the
+   reference code cited in `docs/method.md` section 2) and the fitted growth exponent
+   (ideal 1.5).
+4. clock: mean grain volume at equal MCS, sublattice sweep over the plain random-site
+   kernel (benchmarks/potts_random_site.py), at L = 48.
 """
 
 import argparse
 import resource
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 
 from grainlib import grains, potts
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "runs" / "benchmarks"
+PAPER = dict(kT=0.5, seed=0, trial_neighbors=18)  # the paper profile's Potts parameters
 
 REFERENCE_L100 = {50: 98, 100: 257, 200: 751, 500: 3534, 1000: 10417}
 
@@ -31,44 +45,152 @@ def trials_per_second(size, mcs, threads):
     return trials / seconds, trials / cpu_seconds, seconds
 
 
+def peak_mb():
+    """Peak resident memory of this process so far, in MB (Linux: ru_maxrss in kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_steps(volume, first, n_steps, active_only=True):
+    """Run MCS first .. first + n_steps - 1 on ``volume`` (int32, in place).
+
+    Returns (wall seconds per MCS, CPU seconds per MCS, share of active blocks after).
+    """
+    stepper = potts._Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"],
+                             active_only=active_only)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for step in range(first, first + n_steps):
+        stepper.step(step)
+    return ((time.perf_counter() - start) / n_steps,
+            (time.process_time() - cpu_start) / n_steps, stepper.active_fraction())
+
+
+def late_state(size, mcs):
+    """(size,)*3 int32 volume after ``mcs`` MCS of the paper's parameters, stored as .npy
+    under runs/benchmarks (computed with a checkpoint the first time)."""
+    path = BENCH_DIR / f"potts-L{size}-mcs{mcs}-seed{PAPER['seed']}.npy"
+    if path.exists():
+        return np.load(path), None
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    print(f"  computing the late state (L = {size}, {mcs} MCS; stored for later runs) ...")
+    result = potts.simulate((size,) * 3, mcs, checkpoint=path.with_suffix(".checkpoint.h5"),
+                            **PAPER)
+    np.save(path, result.volume)
+    return result.volume, result.seconds
+
+
+def project(points, mcs):
+    """Seconds of MCS 1..mcs from per-MCS times measured at a few MCS.
+
+    points : [(mcs at the middle of a measurement, seconds per MCS)], increasing mcs.
+    The per-MCS time is interpolated linearly in log(MCS) and held constant outside the
+    measured range: beyond the last point it keeps falling as grains grow, so the
+    projection errs long.
+    """
+    centres = np.log([c for c, _ in points])
+    per_mcs = np.interp(np.log(np.arange(1, mcs + 1)), centres, [t for _, t in points])
+    return float(per_mcs.sum())
+
+
+def scale(size, late_mcs, measure_mcs):
+    threads = numba.get_num_threads()
+    print(f"\nL = {size}, kT 0.5, 18 trial neighbours, {threads} thread(s), seconds per MCS "
+          f"(wall; CPU):")
+    volume = np.arange(size**3, dtype=np.int32).reshape((size,) * 3)
+    early = time_steps(volume, 1, 50)
+    mid = time_steps(volume, 51, 50)
+    print(f"  MCS 1-50 from unique ids:   {early[0]:8.4f} ; {early[1]:8.4f}   "
+          f"(active blocks after: {early[2]:.0%})")
+    print(f"  MCS 51-100:                 {mid[0]:8.4f} ; {mid[1]:8.4f}   "
+          f"(active blocks after: {mid[2]:.0%})")
+    del volume
+    state, seconds = late_state(size, late_mcs)
+    if seconds is not None:
+        print(f"  (the late state took {seconds:.0f} s)")
+    active = time_steps(state.copy(), late_mcs + 1, 20)
+    plain = time_steps(state.copy(), late_mcs + 1, 20, active_only=False)
+    print(f"  MCS {late_mcs + 1}-{late_mcs + 20}, active sweep:  {active[0]:8.4f} ; "
+          f"{active[1]:8.4f}   (active blocks: {active[2]:.0%}; mean grain volume "
+          f"{grains.mean_grain_volume(state):.0f} sites)")
+    print(f"  MCS {late_mcs + 1}-{late_mcs + 20}, plain sweep:   {plain[0]:8.4f} ; "
+          f"{plain[1]:8.4f}   (speed-up of the active sweep: {plain[0] / active[0]:.2f} wall, "
+          f"{plain[1] / active[1]:.2f} CPU)")
+    points = [(25.5, early[0]), (75.5, mid[0]), (late_mcs + 10.5, active[0])]
+    print(f"  projected wall time of 5000 MCS: {project(points, 5000) / 60:.1f} min "
+          f"(plain sweep late: "
+          f"{project(points[:2] + [(late_mcs + 10.5, plain[0])], 5000) / 60:.1f} min)")
+    if measure_mcs:
+        result = potts.simulate((size,) * 3, measure_mcs, progress=True,
+                                checkpoint=BENCH_DIR / f"potts-L{size}-measure.checkpoint.h5",
+                                **PAPER)
+        print(f"  measured: {measure_mcs} MCS in {result.seconds / 60:.1f} min "
+              f"(mean grain volume {grains.mean_grain_volume(result.volume):.0f} sites)")
+    print(f"  peak memory of this process: {peak_mb():.0f} MB")
+
+
+def clock(size, steps):
+    from potts_random_site import simulate_random_site
+
+    sweep = potts.simulate((size,) * 3, max(steps), snapshots=steps, progress=False, **PAPER)
+    plain = simulate_random_site((size,) * 3, max(steps), snapshots=steps, **PAPER)
+    print(f"\nMCS clock, L = {size}, kT 0.5, 18 trial neighbours: mean grain volume")
+    print("     MCS   sublattice sweep   random site   ratio")
+    for s in steps:
+        a, b = (grains.mean_grain_volume(r.snapshots[s]) for r in (sweep, plain))
+        print(f"  {s:6d}   {a:16.0f}   {b:11.0f}   {a / b:5.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--no-big", action="store_true", help="skip L = 400, 50 MCS")
+    parser.add_argument("--only", choices=("rate", "scale", "growth", "clock"), action="append",
+                        help="run only these parts (repeatable); default: all")
+    parser.add_argument("--no-big", action="store_true", help="skip the scale part")
+    parser.add_argument("--size", type=int, default=400,
+                        help="side of the scale part's lattice (default 400, the paper's)")
+    parser.add_argument("--late-mcs", type=int, default=1000,
+                        help="MCS of the scale part's stored late state (default 1000)")
+    parser.add_argument("--measure-mcs", type=int, default=0,
+                        help="also run this many MCS of the scale part's lattice and time "
+                             "them (the paper's profile: 5000; default 0: no)")
     parser.add_argument("--growth-mcs", type=int, default=1000,
                         help="MCS of the L = 100 growth run (default 1000)")
     args = parser.parse_args()
+    parts = set(args.only or ("rate", "scale", "growth", "clock"))
+    if args.no_big:
+        parts.discard("scale")
 
     all_threads = numba.config.NUMBA_NUM_THREADS
     start = time.perf_counter()
     potts.simulate((8, 8, 8), 1, progress=False)  # compile (or load the cache)
+    potts.simulate((8, 8, 8), 1, progress=False, active_only=False)
     print(f"warm-up (compile or cache load): {time.perf_counter() - start:.1f} s")
 
-    print("\nL = 128, MCS 1-100 from unique ids:")
-    # trials per CPU second is the figure least disturbed by other jobs on the machine
-    for threads in sorted({1, all_threads}):
-        rate, cpu_rate, seconds = trials_per_second(128, 100, threads)
-        print(f"  {threads} thread(s): {rate / 1e6:6.1f} million trials/s ({seconds:.1f} s wall), "
-              f"{cpu_rate / 1e6:.1f} million trials per CPU second")
-    numba.set_num_threads(all_threads)
+    if "rate" in parts:
+        print("\nL = 128, MCS 1-100 from unique ids:")
+        # trials per CPU second is the figure least disturbed by other jobs on the machine
+        for threads in sorted({1, all_threads}):
+            rate, cpu_rate, seconds = trials_per_second(128, 100, threads)
+            print(f"  {threads} thread(s): {rate / 1e6:6.1f} million trials/s ({seconds:.1f} s "
+                  f"wall), {cpu_rate / 1e6:.1f} million trials per CPU second")
+        numba.set_num_threads(all_threads)
 
-    if not args.no_big:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        result = potts.simulate((400,) * 3, 50, progress=False)
-        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"\nL = 400, 50 MCS, {all_threads} thread(s): {seconds:.1f} s "
-              f"({400**3 * 50 / seconds / 1e6:.1f} million trials/s, "
-              f"{400**3 * 50 / cpu_seconds / 1e6:.1f} million per CPU second), peak RSS {peak_mb:.0f} MB, "
-              f"mean grain volume {grains.mean_grain_volume(result.volume):.0f} sites")
-        del result
+    if "scale" in parts:
+        scale(args.size, args.late_mcs, args.measure_mcs)
 
-    steps = [s for s in (20, 50, 70, 100, 140, 200, 300, 500, 700, 1000) if s <= args.growth_mcs]
+    if "growth" in parts:
+        growth(args.growth_mcs)
+
+    if "clock" in parts:
+        clock(48, [25, 50, 100, 200])
+
+
+def growth(growth_mcs):
+    steps = [s for s in (20, 50, 70, 100, 140, 200, 300, 500, 700, 1000) if s <= growth_mcs]
     start = time.perf_counter()
-    result = potts.simulate((100,) * 3, args.growth_mcs, kT=0.5, trial_neighbors=26,
+    result = potts.simulate((100,) * 3, growth_mcs, kT=0.5, trial_neighbors=26,
                             snapshots=steps, progress=False)
     seconds = time.perf_counter() - start
     means = {s: grains.mean_grain_volume(result.snapshots[s]) for s in steps}
-    print(f"\nL = 100, kT 0.5, 26 trial neighbours, {args.growth_mcs} MCS in {seconds:.1f} s:")
+    print(f"\nL = 100, kT 0.5, 26 trial neighbours, {growth_mcs} MCS in {seconds:.1f} s:")
     print("     MCS   mean grain volume   reference code")
     for s in steps:
         ref = REFERENCE_L100.get(s)

@@ -191,11 +191,13 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresh
                        z, y, x0 + 2 * i)
 
 
-# Side of the cubic blocks whose activity the active sweep tracks, and the share of
-# active blocks above which an MCS runs the plain sweep instead: speed settings only
-# (chosen on 96^3 states at MCS 100-3000), the volume does not depend on them.
+# Side of the cubic blocks whose activity the active sweep tracks; the share of active
+# blocks above which an MCS runs the plain sweep instead, and the MCS between checks of
+# the blocks meanwhile: speed settings only (chosen on 64^3 and 96^3 states at MCS
+# 100-3000), the volume does not depend on them.
 _BLOCK = 4
-_FULL_SWEEP_ABOVE = 0.6
+_FULL_SWEEP_ABOVE = 0.5
+_RECHECK_EVERY = 10
 
 # Block activity flags (uint8) of the active sweep.
 _QUIET = 0    # the block and its one-site halo held one id when last checked, and no
@@ -288,6 +290,30 @@ def _wrap(i, length):
     return i + length if i < 0 else (i - length if i >= length else i)
 
 
+@njit(cache=True)
+def _box_is_uniform(flat, lz, ly, lx, z_lo, z_hi, y_lo, y_hi, x_lo, x_hi):
+    """Whether the box [z_lo - 1, z_hi] x [y_lo - 1, y_hi] x [x_lo - 1, x_hi] (a block
+    and its halo, wrapped periodically) of the (lz, ly, lx) int32 volume ``flat`` holds
+    one id. Its 8 corners are compared first: a boundary through the box nearly always
+    separates two of them, which spares reading the rest."""
+    zs, ys, xs = (_wrap(z_lo - 1, lz), _wrap(z_hi, lz)), (_wrap(y_lo - 1, ly), _wrap(y_hi, ly)), \
+        (_wrap(x_lo - 1, lx), _wrap(x_hi, lx))
+    first = flat[(zs[0] * ly + ys[0]) * lx + xs[0]]
+    for z in zs:
+        for y in ys:
+            for x in xs:
+                if flat[(z * ly + y) * lx + x] != first:
+                    return False
+    for zz in range(z_lo - 1, z_hi + 1):
+        z = _wrap(zz, lz)
+        for yy in range(y_lo - 1, y_hi + 1):
+            row = (z * ly + _wrap(yy, ly)) * lx
+            for xx in range(x_lo - 1, x_hi + 1):
+                if flat[row + _wrap(xx, lx)] != first:
+                    return False
+    return True
+
+
 @njit(parallel=True, cache=True)
 def _refresh_flags(flat, shape, flags, block):
     """Settle the ``_CHANGED`` flags: ``_QUIET`` when the block and its one-site halo
@@ -300,21 +326,8 @@ def _refresh_flags(flat, shape, flags, block):
             continue
         bz, by, bx = b // (nby * nbx), (b // nbx) % nby, b % nbx
         z_lo, y_lo, x_lo = bz * block, by * block, bx * block
-        z_hi, y_hi, x_hi = min(z_lo + block, lz), min(y_lo + block, ly), min(x_lo + block, lx)
-        first = flat[(z_lo * ly + y_lo) * lx + x_lo]
-        uniform = True
-        for zz in range(z_lo - 1, z_hi + 1):
-            z = _wrap(zz, lz)
-            for yy in range(y_lo - 1, y_hi + 1):
-                row = (z * ly + _wrap(yy, ly)) * lx
-                for xx in range(x_lo - 1, x_hi + 1):
-                    if flat[row + _wrap(xx, lx)] != first:
-                        uniform = False
-                        break
-                if not uniform:
-                    break
-            if not uniform:
-                break
+        uniform = _box_is_uniform(flat, lz, ly, lx, z_lo, min(z_lo + block, lz), y_lo,
+                                  min(y_lo + block, ly), x_lo, min(x_lo + block, lx))
         flags[b] = _QUIET if uniform else _ACTIVE
 
 
@@ -364,14 +377,15 @@ class _Stepper:
     kT, seed, trial_neighbors : as in :func:`simulate` (already checked).
     active_only : True: an MCS visits only the active blocks (:func:`_sweep_active`), or
         runs the plain sweep while more than ``full_sweep_above`` of the blocks are
-        active (early growth, where checking blocks only costs); False: always the plain
-        full sweep (:func:`_sweep`). The volume is the same, bitwise, either way.
-    block : side of the blocks (tests use small ones to get many quiet blocks).
-    full_sweep_above : share of active blocks above which the plain sweep is run.
+        active (early growth, where checking blocks only costs; the blocks are then
+        checked every ``recheck_every`` MCS only); False: always the plain full sweep
+        (:func:`_sweep`). The volume is the same, bitwise, either way.
+    block, full_sweep_above, recheck_every : default to ``_BLOCK``,
+        ``_FULL_SWEEP_ABOVE``, ``_RECHECK_EVERY`` (tests change them).
     """
 
     def __init__(self, volume, kT, seed, trial_neighbors, active_only=True, block=None,
-                 full_sweep_above=None):
+                 full_sweep_above=None, recheck_every=None):
         self.flat = volume.reshape(-1)  # a view: the kernels write into ``volume``
         self.tables = _wrapped_tables(volume.shape)
         self.colours = sublattices(volume.shape)
@@ -379,35 +393,42 @@ class _Stepper:
         self.seed = np.uint64(seed % (1 << 64))
         self.trial_neighbors = trial_neighbors
         self.active_only = active_only
+        self.fraction = 1.0  # share of active blocks at the last check
         if active_only:
             self.block = _BLOCK if block is None else int(block)
             self.full_sweep_above = (_FULL_SWEEP_ABOVE if full_sweep_above is None
                                      else float(full_sweep_above))
+            self.recheck_every = _RECHECK_EVERY if recheck_every is None else int(recheck_every)
             self.block_tables, n_blocks = _block_tables(volume.shape, self.block)
             self.shape = np.array(volume.shape, dtype=np.int64)
             self.flags = np.full(n_blocks, _CHANGED, dtype=np.uint8)  # all to be checked
-            _refresh_flags(self.flat, self.shape, self.flags, self.block)
+            self._check()
+
+    def _check(self):
+        _refresh_flags(self.flat, self.shape, self.flags, self.block)
+        self.fraction = np.count_nonzero(self.flags) / self.flags.size
+        self.unchecked = 0
 
     def step(self, step):
         """Run MCS number ``step`` (1-based; it picks the random numbers)."""
         key = np.uint64(_step_key(self.seed, np.uint64(step)))
-        if not self.active_only or self.active_fraction() > self.full_sweep_above:
-            _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.trial_neighbors,
-                   self.thresholds, key)
-            if self.active_only:
-                self.flags[:] = _CHANGED
-        else:
+        if self.active_only and self.fraction <= self.full_sweep_above:
             _sweep_active(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS,
                           self.trial_neighbors, self.thresholds, key, self.flags,
                           *self.block_tables, self.block)
+            self._check()
+            return
+        _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.trial_neighbors,
+               self.thresholds, key)
         if self.active_only:
-            _refresh_flags(self.flat, self.shape, self.flags, self.block)
+            self.flags[:] = _CHANGED  # anything may have changed anywhere
+            self.unchecked += 1
+            if self.unchecked >= self.recheck_every:
+                self._check()
 
     def active_fraction(self):
-        """Share of the blocks the next MCS would visit (1.0 for the plain sweep)."""
-        if not self.active_only:
-            return 1.0
-        return np.count_nonzero(self.flags) / self.flags.size
+        """Share of the blocks found active at the last check (1.0 for the plain sweep)."""
+        return self.fraction
 
 
 def _axis_colours(length):
