@@ -207,41 +207,32 @@ _CHANGED = 3  # a site of the block or its halo changed since the last check (ac
 
 
 @njit(cache=True, inline="always")
-def _mark_near(flags, z_blocks, y_blocks, x_blocks, z, y, x):
+def _mark_near(flags, z_near, y_near, x_near, z, y, x):
     """Flag as changed every block whose halo box holds site (z, y, x).
 
-    z_blocks (Lz, 3) int64: flat block offsets of the blocks of z-1, z, z+1 (wrapped);
-    the same for y and x. Repeated blocks (a site inside its block) are flagged once.
+    z_near (Lz, 4) int64: per z, the number n (1 or 2; 3 for blocks of 1) of distinct
+    blocks holding z - 1, z, z + 1 (periodic), then their flat block offsets, its own
+    block first; the same for y and x.
     """
-    for a in range(3):
-        bz = z_blocks[z, a]
-        if (a == 0 and bz == z_blocks[z, 1]) or (
-                a == 2 and (bz == z_blocks[z, 1] or bz == z_blocks[z, 0])):
-            continue
-        for b in range(3):
-            by = y_blocks[y, b]
-            if (b == 0 and by == y_blocks[y, 1]) or (
-                    b == 2 and (by == y_blocks[y, 1] or by == y_blocks[y, 0])):
-                continue
-            for c in range(3):
-                bx = x_blocks[x, c]
-                if (c == 0 and bx == x_blocks[x, 1]) or (
-                        c == 2 and (bx == x_blocks[x, 1] or bx == x_blocks[x, 0])):
-                    continue
-                block = bz + by + bx
+    for a in range(z_near[z, 0]):
+        bz = z_near[z, 1 + a]
+        for b in range(y_near[y, 0]):
+            bzy = bz + y_near[y, 1 + b]
+            for c in range(x_near[x, 0]):
+                block = bzy + x_near[x, 1 + c]
                 if flags[block] != _CHANGED:  # read first: no needless shared-line writes
                     flags[block] = _CHANGED
 
 
 @njit(parallel=True, cache=True)
 def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresholds,
-                  key, flags, z_blocks, y_blocks, x_blocks, block):
+                  key, flags, z_near, y_near, x_near, block):
     """:func:`_sweep` visiting only the blocks whose flag is not ``_QUIET``: bitwise the
     same volume.
 
     The first nine arguments are those of :func:`_sweep`. flags (nbz*nby*nbx,) uint8: the
     activity of each ``block``^3 cube of sites (the last along an axis may be shorter),
-    C order; z_blocks (Lz, 3), y_blocks (Ly, 3), x_blocks (Lx, 3) int64 as in
+    C order; z_near (Lz, 4), y_near (Ly, 4), x_near (Lx, 4) int64 as in
     :func:`_mark_near`. Every flip flags the blocks within reach as ``_CHANGED``;
     :func:`_refresh_flags` settles them between MCS.
 
@@ -263,7 +254,7 @@ def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial,
         for row in prange(nz * ny):
             z = z0 + 2 * (row // ny)
             y = y0 + 2 * (row % ny)
-            row_blocks = z_blocks[z, 1] + y_blocks[y, 1]
+            row_blocks = z_near[z, 1] + y_near[y, 1]
             bx = 0
             while bx < nbx:
                 if flags[row_blocks + bx] == _QUIET:
@@ -280,7 +271,7 @@ def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial,
                 for x in range(x_first, min(end * block, x_stop), 2):
                     if _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick,
                               thresholds, key, z, y, x):
-                        _mark_near(flags, z_blocks, y_blocks, x_blocks, z, y, x)
+                        _mark_near(flags, z_near, y_near, x_near, z, y, x)
                 bx = end
 
 
@@ -356,15 +347,23 @@ def _block_tables(shape, block):
     """The blocks of the active sweep: cubes of ``block`` sites a side (shorter at the
     far end of an axis whose length ``block`` does not divide), numbered in C order.
 
-    Returns per-axis (L, 3) int64 tables of the flat block offset holding coordinate
-    - 1, itself, + 1 (periodic), and the number of blocks.
+    Returns per-axis (L, 4) int64 tables (see :func:`_mark_near`): per coordinate, the
+    number of distinct blocks holding coordinate - 1, itself, + 1 (periodic) and their
+    flat block offsets, its own first (unused entries 0); and the number of blocks.
     """
     counts = [-(-length // block) for length in shape]
     strides = (counts[1] * counts[2], counts[2], 1)
     tables = []
     for length, stride in zip(shape, strides):
-        coords = (np.arange(length)[:, None] + np.array([-1, 0, 1])[None, :]) % length
-        tables.append(np.ascontiguousarray(coords // block * stride, dtype=np.int64))
+        table = np.zeros((length, 4), dtype=np.int64)
+        for i in range(length):
+            near = [i // block * stride]
+            for j in ((i - 1) % length, (i + 1) % length):
+                if j // block * stride not in near:
+                    near.append(j // block * stride)
+            table[i, 0] = len(near)
+            table[i, 1:1 + len(near)] = near
+        tables.append(table)
     return tables, counts[0] * counts[1] * counts[2]
 
 
