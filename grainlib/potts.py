@@ -287,12 +287,13 @@ def _box_is_uniform(flat, lz, ly, lx, z_lo, z_hi, y_lo, y_hi, x_lo, x_hi):
     and its halo, wrapped periodically) of the (lz, ly, lx) int32 volume ``flat`` holds
     one id. Its 8 corners are compared first: a boundary through the box nearly always
     separates two of them, which spares reading the rest."""
-    zs, ys, xs = (_wrap(z_lo - 1, lz), _wrap(z_hi, lz)), (_wrap(y_lo - 1, ly), _wrap(y_hi, ly)), \
-        (_wrap(x_lo - 1, lx), _wrap(x_hi, lx))
-    first = flat[(zs[0] * ly + ys[0]) * lx + xs[0]]
-    for z in zs:
-        for y in ys:
-            for x in xs:
+    z_ends = (_wrap(z_lo - 1, lz), _wrap(z_hi, lz))
+    y_ends = (_wrap(y_lo - 1, ly), _wrap(y_hi, ly))
+    x_ends = (_wrap(x_lo - 1, lx), _wrap(x_hi, lx))
+    first = flat[(z_ends[0] * ly + y_ends[0]) * lx + x_ends[0]]
+    for z in z_ends:
+        for y in y_ends:
+            for x in x_ends:
                 if flat[(z * ly + y) * lx + x] != first:
                     return False
     for zz in range(z_lo - 1, z_hi + 1):
@@ -640,10 +641,10 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
         checkpoint = Path(checkpoint)
         if checkpoint.exists():
             state = _read_checkpoint(checkpoint, run_args)
-    if state is None:
-        volume, done, kept, earlier = np.arange(n_sites, dtype=np.int32).reshape(shape), 0, {}, 0.0
-    else:
-        volume, done, kept, earlier = state
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    if state is None:  # every site its own grain, no MCS done, nothing kept, no time spent
+        state = (np.arange(n_sites, dtype=np.int32).reshape(shape), 0, {}, 0.0)
+    volume, done, kept, earlier = state
     stepper = _Stepper(volume, kT, seed, trial_neighbors, active_only)
     last_write = time.monotonic()
     with tqdm(total=mcs, initial=done, disable=not progress, desc="Potts MCS",

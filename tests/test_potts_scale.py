@@ -309,6 +309,20 @@ def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypat
     assert result.seconds > 0
 
 
+def test_checkpoints_follow_checkpoint_every(tmp_path, monkeypatch):
+    path = tmp_path / "new folder" / "run.checkpoint.h5"
+    _interrupt_after(monkeypatch, 6)
+    with pytest.raises(_Interrupt):  # no checkpoint due yet: nothing written
+        _simulate(checkpoint=path, checkpoint_every=3600)
+    assert not path.exists()
+    monkeypatch.undo()
+    _interrupt_after(monkeypatch, 6)
+    with pytest.raises(_Interrupt):  # the folder is made when missing
+        _simulate(checkpoint=path, checkpoint_every=0)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["done"] == 6
+
+
 def test_checkpoint_every_is_checked():
     with pytest.raises(ValueError, match="checkpoint_every"):
         potts.simulate((4, 4, 4), 2, checkpoint_every=-1, progress=False)
