@@ -160,8 +160,10 @@ def main():
 
     all_threads = numba.config.NUMBA_NUM_THREADS
     start = time.perf_counter()
-    potts.simulate((8, 8, 8), 1, progress=False)  # compile (or load the cache)
+    # compile (or load the cache of) both sweeps: the plain one, and the active one, which
+    # a run from unique ids only reaches late
     potts.simulate((8, 8, 8), 1, progress=False, active_only=False)
+    potts._Stepper(np.zeros((8, 8, 8), np.int32), 0.5, 0, 18, full_sweep_above=1.0).step(1)
     print(f"warm-up (compile or cache load): {time.perf_counter() - start:.1f} s")
 
     if "rate" in parts:

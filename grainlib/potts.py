@@ -144,20 +144,41 @@ def _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new):
 
 
 @njit(cache=True, inline="always")
-def _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick, thresholds, key, z, y, x):
+def _inner_delta(flat, site, offsets, old, new):
+    """:func:`_site_delta` for a site off the lattice's faces, whose 26 neighbours are
+    ``site + offsets`` (no wrap): the same sum, fewer table reads."""
+    de = 0
+    for j in range(26):
+        s = flat[site + offsets[j]]
+        de += np.int64(s == old) - np.int64(s == new)
+    return de
+
+
+@njit(cache=True, inline="always")
+def _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, thresholds, key,
+           z, y, x, inner_row):
     """One trial at site (z, y, x), in place; True when the site took a new id.
 
-    The arguments are those of :func:`_sweep`; ``n_pick`` is ``n_trial`` as uint64.
+    The arguments are those of :func:`_sweep`; ``n_pick`` is ``n_trial`` as uint64 and
+    ``inner_row`` whether 0 < z < Lz - 1 and 0 < y < Ly - 1: a site off the faces finds
+    its neighbours at fixed flat offsets, others through the wrapped tables.
     """
     site = z_rows[z, 1] + y_rows[y, 1] + x
     h = _mix64(key + np.uint64(site) * _GOLDEN)
     k = ((h & _LOW32) * n_pick) >> _S32
     old = flat[site]
-    new = flat[z_rows[z, trial_columns[k, 0]] + y_rows[y, trial_columns[k, 1]]
-               + x_cols[x, trial_columns[k, 2]]]
+    inner = inner_row and 0 < x < x_cols.shape[0] - 1
+    if inner:
+        new = flat[site + offsets[k]]
+    else:
+        new = flat[z_rows[z, trial_columns[k, 0]] + y_rows[y, trial_columns[k, 1]]
+                   + x_cols[x, trial_columns[k, 2]]]
     if new == old:
         return False
-    de = _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new)
+    if inner:
+        de = _inner_delta(flat, site, offsets, old, new)
+    else:
+        de = _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new)
     if de <= 0 or (h >> _S32) < thresholds[de]:
         flat[site] = new
         return True
@@ -165,7 +186,8 @@ def _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick, thresholds, key,
 
 
 @njit(parallel=True, cache=True)
-def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresholds, key):
+def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_trial, thresholds,
+           key):
     """One MCS in place: every site one trial, sublattice after sublattice (the plain
     full sweep, kept as the reference of :func:`_sweep_active`).
 
@@ -174,10 +196,13 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresh
     x+1 with periodic wrap. colours (n, 6) int64: per sublattice (z0, nz, y0, ny, x0, nx),
     its coordinates being z0 + 2 i for i < nz (same for y, x). trial_columns (26, 3):
     table columns of the neighbour offsets; the first ``n_trial`` are the trial
-    neighbours. thresholds (27,) uint64: accept dE > 0 when the high 32 random bits are
-    below thresholds[dE] (= exp(-dE/kT) * 2**32). key: uint64 of this MCS.
+    neighbours. offsets (26,) int64: the same neighbours as flat offsets, for sites off
+    the lattice's faces (:func:`_flat_offsets`). thresholds (27,) uint64: accept dE > 0
+    when the high 32 random bits are below thresholds[dE] (= exp(-dE/kT) * 2**32).
+    key: uint64 of this MCS.
     """
     n_pick = np.uint64(n_trial)
+    lz, ly = z_rows.shape[0], y_rows.shape[0]
     for colour in range(colours.shape[0]):
         z0, nz = colours[colour, 0], colours[colour, 1]
         y0, ny = colours[colour, 2], colours[colour, 3]
@@ -186,9 +211,10 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresh
         for row in prange(nz * ny):
             z = z0 + 2 * (row // ny)
             y = y0 + 2 * (row % ny)
+            inner_row = 0 < z < lz - 1 and 0 < y < ly - 1
             for i in range(nx):
-                _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick, thresholds, key,
-                       z, y, x0 + 2 * i)
+                _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick,
+                       thresholds, key, z, y, x0 + 2 * i, inner_row)
 
 
 # Side of the cubic blocks whose activity the active sweep tracks; the share of active
@@ -225,12 +251,12 @@ def _mark_near(flags, z_near, y_near, x_near, z, y, x):
 
 
 @njit(parallel=True, cache=True)
-def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial, thresholds,
-                  key, flags, z_near, y_near, x_near, block):
+def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_trial,
+                  thresholds, key, flags, z_near, y_near, x_near, block):
     """:func:`_sweep` visiting only the blocks whose flag is not ``_QUIET``: bitwise the
     same volume.
 
-    The first nine arguments are those of :func:`_sweep`. flags (nbz*nby*nbx,) uint8: the
+    The first ten arguments are those of :func:`_sweep`. flags (nbz*nby*nbx,) uint8: the
     activity of each ``block``^3 cube of sites (the last along an axis may be shorter),
     C order; z_near (Lz, 4), y_near (Ly, 4), x_near (Lx, 4) int64 as in
     :func:`_mark_near`. Every flip flags the blocks within reach as ``_CHANGED``;
@@ -244,7 +270,7 @@ def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial,
     neighbour of its own sites) or already set, which only makes a block visited.
     """
     n_pick = np.uint64(n_trial)
-    lx = x_cols.shape[0]
+    lz, ly, lx = z_rows.shape[0], y_rows.shape[0], x_cols.shape[0]
     nbx = (lx + block - 1) // block
     for colour in range(colours.shape[0]):
         z0, nz = colours[colour, 0], colours[colour, 1]
@@ -254,6 +280,7 @@ def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial,
         for row in prange(nz * ny):
             z = z0 + 2 * (row // ny)
             y = y0 + 2 * (row % ny)
+            inner_row = 0 < z < lz - 1 and 0 < y < ly - 1
             row_blocks = z_near[z, 1] + y_near[y, 1]
             bx = 0
             while bx < nbx:
@@ -269,8 +296,8 @@ def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, n_trial,
                 lo = bx * block
                 x_first = lo + ((x0 - lo) & 1) if x0 <= lo else x0
                 for x in range(x_first, min(end * block, x_stop), 2):
-                    if _trial(flat, z_rows, y_rows, x_cols, trial_columns, n_pick,
-                              thresholds, key, z, y, x):
+                    if _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick,
+                              thresholds, key, z, y, x, inner_row):
                         _mark_near(flags, z_near, y_near, x_near, z, y, x)
                 bx = end
 
@@ -344,6 +371,14 @@ def _wrapped_tables(shape):
     return tables
 
 
+def _flat_offsets(shape):
+    """(26,) int64: the neighbour offsets (:func:`_neighbour_offsets` order) as offsets
+    in the flat C-order volume of ``shape``, valid for sites off its faces."""
+    ly, lx = shape[1], shape[2]
+    return np.ascontiguousarray(_neighbour_offsets() @ np.array([ly * lx, lx, 1]),
+                                dtype=np.int64)
+
+
 def _block_tables(shape, block):
     """The blocks of the active sweep: cubes of ``block`` sites a side (shorter at the
     far end of an axis whose length ``block`` does not divide), numbered in C order.
@@ -388,6 +423,7 @@ class _Stepper:
                  full_sweep_above=None, recheck_every=None):
         self.flat = volume.reshape(-1)  # a view: the kernels write into ``volume``
         self.tables = _wrapped_tables(volume.shape)
+        self.offsets = _flat_offsets(volume.shape)
         self.colours = sublattices(volume.shape)
         self.thresholds = _acceptance_thresholds(kT)
         self.seed = np.uint64(seed % (1 << 64))
@@ -413,13 +449,13 @@ class _Stepper:
         """Run MCS number ``step`` (1-based; it picks the random numbers)."""
         key = np.uint64(_step_key(self.seed, np.uint64(step)))
         if self.active_only and self.fraction <= self.full_sweep_above:
-            _sweep_active(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS,
+            _sweep_active(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.offsets,
                           self.trial_neighbors, self.thresholds, key, self.flags,
                           *self.block_tables, self.block)
             self._check()
             return
-        _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.trial_neighbors,
-               self.thresholds, key)
+        _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.offsets,
+               self.trial_neighbors, self.thresholds, key)
         if self.active_only:
             self.flags[:] = _CHANGED  # anything may have changed anywhere
             self.unchecked += 1
