@@ -591,6 +591,21 @@ def _write_checkpoint(path, run_args, volume, done, kept, seconds):
         partial.unlink(missing_ok=True)
 
 
+def _remove_orphans(path):
+    """Remove the temporary files that writers of checkpoint ``path`` killed mid-write
+    left behind (``.<name>.partial-<pid>`` of a process no longer running)."""
+    for partial in path.parent.glob(f".{path.name}.partial-*"):
+        pid = partial.name.rsplit("-", 1)[1]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            partial.unlink(missing_ok=True)
+        except PermissionError:  # it exists, under another user
+            pass
+
+
 def _read_checkpoint(path, run_args):
     """The state stored in checkpoint ``path``, after checking that it belongs to the run
     ``run_args`` (:func:`_checkpoint_arguments`).
@@ -678,6 +693,7 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
         if checkpoint.exists():
             state = _read_checkpoint(checkpoint, run_args)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(checkpoint)
     if state is None:  # every site its own grain, no MCS done, nothing kept, no time spent
         state = (np.arange(n_sites, dtype=np.int32).reshape(shape), 0, {}, 0.0)
     volume, done, kept, earlier = state

@@ -225,11 +225,14 @@ def test_resume_after_kill_gives_the_same_volume(tmp_path):
     with h5py.File(path, "r") as f:
         done = int(f.attrs["done"])
     assert 0 < done < mcs
-    resumed = potts.simulate(shape, mcs, checkpoint=path, checkpoint_every=0, **ARGS)
+    # as if the kill had come mid-write: the dead writer's temporary file is removed
+    orphan = tmp_path / f".{path.name}.partial-{child.pid}"
+    orphan.write_bytes(b"half a checkpoint")
+    resumed = potts.simulate(shape, mcs, checkpoint=path, checkpoint_every=3600, **ARGS)
     whole = potts.simulate(shape, mcs, **ARGS)
     assert np.array_equal(resumed.volume, whole.volume)
     assert all(np.array_equal(resumed.snapshots[s], whole.snapshots[s]) for s in (5, 12, 30))
-    assert not path.exists()
+    assert list(tmp_path.iterdir()) == []  # checkpoint and orphan removed
 
 
 SMALL = dict(shape=(10, 11, 12), mcs=20, kT=0.5, seed=4, trial_neighbors=18,
