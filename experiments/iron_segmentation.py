@@ -8,9 +8,10 @@
   settings, seed 0) trained on random patches of four sections, scored with the
   baselines on the 5 x 5 grid of the fifth, so that every section is a test section once.
 - ``validate``: the choices of the profile, made without the test section. U-Nets trained
-  on sections 001, 002 and 004 are scored on section 005, beside the baselines, at
-  several thresholds; learning rates 1e-4 and the profile's, and with ``--steps`` also
-  longer trainings and flips.
+  on sections 001, 002 and 004 are scored on section 005, beside the baselines, each with
+  every post-processing of ``POSTPROCESS_GRID`` (threshold, or watershed from grain
+  cores); learning rates 1e-4 and the profile's, and with ``--steps`` also longer
+  trainings and flips. The U-Nets are kept in runs/iron-sections/experiments/validate/.
 
 Every model of ``full`` and ``scarce`` is made by grainlib.segment.build (and
 grainlib.transfer.build for the synthetic images), stored in runs/iron-sections/, so a
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from grainlib import baselines, config, datasets, evaluate, metrics, patches, segment
+from grainlib import baselines, config, datasets, evaluate, grains, metrics, patches, segment
 
 
 def _mean_scores(preds, truths):
@@ -36,32 +37,55 @@ def _mean_scores(preds, truths):
 
 
 def _baseline_rows(cfg, images, truths):
-    return [(name, "-", "-", "-", "-", *_mean_scores([method(i) for i in images], truths))
+    return [(name, *["-"] * 6, *_mean_scores([method(i) for i in images], truths))
             for name, method in baselines.configured(cfg).items()]
 
 
-def validate(cfg, data, steps, thresholds=(0.5, 0.6, 0.7, 0.8)):
-    """Learning rate, steps, flips and threshold, chosen on a training section (005),
+# Post-processing variants scored for every validation U-Net: (postprocess, threshold,
+# marker_depth). Post-processing does not change the weights, so one model serves all.
+POSTPROCESS_GRID = ([("threshold", t, 0.0) for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
+                    + [("watershed", t, d) for t in (0.8, 0.9, 0.95, 0.98)
+                       for d in (3.0, 4.0, 6.0)])
+
+
+def _validation_model(cfg, fit, folder, lr, steps, flips, extra):
+    """A U-Net of the validation, stored in ``folder`` and re-read on the next call."""
+    params = {**cfg["segment"], "lr": lr, "steps": steps, **extra}
+    name = f"lr{lr:g}-steps{steps}-flips{int(flips)}" + "".join(
+        f"-{k}{v}" for k, v in sorted(extra.items()))
+    path = folder / f"{name}.pt"
+    if path.exists():
+        return segment.load(path)
+    model = segment.train((fit.images, fit.boundaries), params=params, seed=0,
+                          progress=False, augment=flips)
+    segment.save(model, path)
+    return model
+
+
+def validate(cfg, data, steps, folder):
+    """Learning rate, steps, flips and post-processing, chosen on a training section (005),
     never the test section: U-Nets trained on 001, 002 and 004, scored on all 36 training
-    patches of 005."""
+    patches of 005, each with every post-processing of :data:`POSTPROCESS_GRID`. The
+    U-Nets are kept in ``folder``, so a second run only re-scores them."""
     fit = data.train.from_images(data.train_indices[:-1])
     held = data.train.from_images(data.train_indices[-1:])
+    folder.mkdir(parents=True, exist_ok=True)
     rows = _baseline_rows(cfg, held.images, held.boundaries)
-    variants = [(lr, cfg["segment"]["steps"], False) for lr in sorted({1e-4, cfg["segment"]["lr"]})]
-    variants += [(cfg["segment"]["lr"], n, flips) for n in steps for flips in (False, True)
-                 if (cfg["segment"]["lr"], n, flips) not in variants]
-    for lr, n, flips in variants:
-        model = segment.train((fit.images, fit.boundaries),
-                              params={**cfg["segment"], "lr": lr, "steps": n}, seed=0,
-                              progress=False, augment=flips)
-        for threshold in thresholds:
-            preds = segment.predict(model, held.images, threshold=threshold,
-                                    line_width=cfg["data"]["boundary_width"])
-            rows.append(("U-Net", lr, n, flips, threshold,
+    lr = cfg["segment"]["lr"]
+    variants = [(rate, cfg["segment"]["steps"], False, {}) for rate in sorted({1e-4, lr})]
+    variants += [(lr, n, flips, {}) for n in steps for flips in (False, True)
+                 if (lr, n, flips, {}) not in variants]
+    for rate, n, flips, extra in variants:
+        model = _validation_model(cfg, fit, folder, rate, n, flips, extra)
+        prob = segment.probability(model, held.images)
+        for postprocess, threshold, depth in POSTPROCESS_GRID:
+            preds = [grains.boundaries(segment.grain_ids(p, postprocess, threshold, depth),
+                                       cfg["data"]["boundary_width"]) for p in prob]
+            rows.append(("U-Net", rate, n, flips, postprocess, threshold, depth,
                          *_mean_scores(preds, held.boundaries)))
             print(rows[-1], flush=True)
-    table = pd.DataFrame(rows, columns=["method", "lr", "steps", "flips", "threshold",
-                                        "MAP", "ARI"])
+    table = pd.DataFrame(rows, columns=["method", "lr", "steps", "flips", "postprocess",
+                                        "threshold", "marker_depth", "MAP", "ARI"])
     print(f"Trained on sections {list(data.train_indices[:-1] + 1)}, scored on "
           f"{list(data.train_indices[-1:] + 1)} ({len(held)} patches)")
     print(table.to_string(index=False))
@@ -92,22 +116,28 @@ def scarce(cfg, seeds):
     return over_seeds
 
 
-def crossval(cfg, data, seed=0):
+def crossval(cfg, data, folder, sections=None, seed=0):
     """Leave one section out: train on random patches of four sections, score on the grid
-    of the fifth, every section in turn; the baselines on the same grids."""
+    of the fifth, every section (or those of ``sections``, numbered from 1) in turn; the
+    baselines on the same grids. The U-Nets are kept in ``folder``: a second run, or one
+    after a change of post-processing, only re-scores them."""
     d = cfg["data"]
     cut = {"size": d["patch_size"], "boundary_width": d["boundary_width"]}
     everything = range(len(data.real_images))
+    folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    for held in everything:
+    for held in [s - 1 for s in sections] if sections else everything:
         others = [i for i in everything if i != held]
         fit = patches.random_crops(data.real_images, data.real_grain_ids,
                                    per_image=d["train_per_image"], seed=seed,
                                    image_indices=others, **cut)
         grid = patches.grid_crops(data.real_images, data.real_grain_ids,
                                   per_image=d["test_per_image"], image_indices=[held], **cut)
-        model = segment.train((fit.images, fit.boundaries), params=cfg["segment"], seed=seed,
-                              progress=False)
+        key = segment.model_key(cfg["segment"], seed, [fit.images, fit.boundaries],
+                                held_out=held + 1)
+        path = folder / f"without-{held + 1:03d}-seed{seed}.pt"
+        model = segment.stored_model(path, key, (fit.images, fit.boundaries), None,
+                                     cfg["segment"], seed, False, False)
         preds = segment.predict(model, grid.images, line_width=d["boundary_width"])
         for method, found in [("U-Net", preds), *[
                 (name, [f(i) for i in grid.images])
@@ -132,6 +162,8 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="scarce: training seeds")
+    parser.add_argument("--sections", type=int, nargs="+", default=None,
+                        help="crossval: only these held-out sections (1-5)")
     parser.add_argument("--steps", type=int, nargs="*", default=[],
                         help="validate: also these step counts, without and with flips")
     args = parser.parse_args()
@@ -142,13 +174,15 @@ def main():
     out = Path(cfg["run_dir"]) / "experiments"
     out.mkdir(parents=True, exist_ok=True)
     if args.part == "validate":
-        validate(cfg, data, args.steps).to_csv(out / "validate.csv", index=False)
+        validate(cfg, data, args.steps, out / "validate").to_csv(out / "validate.csv",
+                                                             index=False)
     elif args.part == "full":
         full(cfg).to_csv(out / "real100_vs_baselines.csv")
     elif args.part == "scarce":
         scarce(cfg, args.seeds).to_csv(out / "scarce_over_seeds.csv")
     else:
-        crossval(cfg, data).to_csv(out / "crossval.csv", index=False)
+        crossval(cfg, data, out / "crossval", args.sections).to_csv(out / "crossval.csv",
+                                                                    index=False)
 
 
 if __name__ == "__main__":

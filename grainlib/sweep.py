@@ -16,12 +16,13 @@ executed again. Executing again is cheap for what was finished before: generator
 synthetic images, U-Nets and scores are stored by fingerprint and reused, and a training
 killed half-way resumes from its checkpoint (:mod:`grainlib.training`).
 
-Order, and why no two workers ever write the same file. Runs share three kinds of
+Order, and why no two workers ever write the same file. Runs share four kinds of
 artifact: the datasets of chapter 02, and, per seed, the two U-Nets whose real fraction is
 100 whatever the run's (Simulated_100% and Mixed(Real_100% + Simulated_100%),
-:func:`grainlib.segment.effective_fraction`). These are made first, as tasks of their own:
-one for the datasets, then one per shared U-Net and seed (so the two train side by side),
-and each run waits for its seed's. Everything else a run makes (its generator, synthetic
+:func:`grainlib.segment.effective_fraction`) and chapter 05's U-Net of Supplementary
+Table 1 (:func:`grainlib.evaluate.simulated_only`). These are made first, as tasks of
+their own: one for the datasets, then one per shared U-Net and seed (so they train side
+by side), and each run waits for its seed's. Everything else a run makes (its generator, synthetic
 images, four other U-Nets, its scores) is its own. Making the shared artifacts first costs
 nothing (every run needs them) and keeps each run free of locks.
 
@@ -314,6 +315,15 @@ def prepare_model(cfg, training_set: str, seed: int, threads: int = 1, *after) -
     segment.build(cfg, training_set, 100, seed, progress=False)
 
 
+def prepare_simulated_only(cfg, seed: int, threads: int = 1, *after) -> None:
+    """Supplementary Table 1's U-Net (chapter 05), the same for every run of ``seed``
+    (trained when missing). ``after``: Dask futures to wait for (the datasets)."""
+    from . import evaluate
+
+    _use_threads(threads)
+    evaluate.simulated_only(cfg, seed, progress=False)
+
+
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -467,8 +477,9 @@ def run(profile, fractions=None, seeds=None, chapters=None, workers: int | None 
 
 
 def _submit_and_wait(client, cfg, reference, todo, chapters, threads, bars) -> dict:
-    """Submit the shared steps and the runs (each after its seed's shared U-Nets); wait
-    for every run. A shared step that fails fails the runs that need it."""
+    """Submit the shared steps and the runs (each after its seed's shared U-Nets, and
+    Supplementary Table 1's when chapter 05 runs); wait for every run. A shared step that
+    fails fails the runs that need it."""
     from distributed import as_completed
 
     tag = uuid.uuid4().hex[:8]
@@ -477,6 +488,10 @@ def _submit_and_wait(client, cfg, reference, todo, chapters, threads, bars) -> d
                                    key=f"{name}-100-{seed}-{tag}")
                      for name in shared_training_sets()]
               for seed in sorted({r.seed for r in todo})}
+    if any(Path(py).stem == "05_evaluate" for py in chapters):
+        for seed, steps in shared.items():
+            steps.append(client.submit(prepare_simulated_only, cfg, seed, threads, data,
+                                       key=f"simulated-only-{seed}-{tag}"))
     futures = {client.submit(_in_worker, cfg, reference, r, chapters, threads, *shared[r.seed],
                              key=f"run-{r.name}-{tag}"): r
                for r in todo}

@@ -218,13 +218,48 @@ def render(table: pd.DataFrame) -> pd.DataFrame:
     return shown.set_index([c for c in ("fraction", "method") if c in shown])
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """:func:`render`'s table as a Markdown (GitHub) table."""
-    shown = render(table).reset_index()
+def _markdown(shown: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(shown.columns) + " |",
              "| " + " | ".join("---" for _ in shown.columns) + " |"]
     lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in shown.itertuples(False)]
     return "\n".join(lines) + "\n"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """:func:`render`'s table as a Markdown (GitHub) table."""
+    return _markdown(render(table).reset_index())
+
+
+def wide(table: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
+    """Table 4 at a glance: one row per real fraction, one column per training set, each
+    cell one metric as "mean ± sd", the paper's value after it in brackets where it has
+    one.
+
+    Parameters
+    ----------
+    table : :func:`table4`'s table.
+    metric : "map" or "ari".
+
+    Returns
+    -------
+    DataFrame of str, indexed by "X %", columns the training sets in :func:`table4`'s order.
+    """
+    if metric not in ("map", "ari"):
+        raise ValueError(f"metric must be 'map' or 'ari', got {metric!r}")
+    cells = [_plus_minus(mean, sd) + ("" if pd.isna(paper) else f" [{paper:.3f}]")
+             for mean, sd, paper in zip(table[f"{metric}_mean"], table[f"{metric}_sd"],
+                                        table[f"paper_{metric}"])]
+    shown = pd.DataFrame({"X": table["fraction"].map(lambda f: f"{f} %"),
+                          "method": table["method"], "cell": cells})
+    out = shown.pivot(index="X", columns="method", values="cell")
+    order = sorted(out.index, key=lambda x: int(x.split()[0]))
+    return out.loc[order, list(dict.fromkeys(table["method"]))].rename_axis(
+        index=f"{metric.upper()}: real X", columns=None)
+
+
+def wide_markdown(table: pd.DataFrame, metric: str = "map") -> str:
+    """:func:`wide` as a Markdown (GitHub) table."""
+    return _markdown(wide(table, metric).reset_index())
 
 
 # --------------------------------------------------------------------------- verdicts

@@ -64,9 +64,9 @@ print(f"{len(data.test)} real test patches of {data.test.size} px from "
 
 # %% [markdown]
 # ## Scores of every training set and the baselines
-# `evaluate.score` trains the U-Nets that are missing (chapter 04 made them at this
-# fraction and seed), predicts every test patch with each, runs the four classical
-# methods, and keeps one row per method and patch. The table is stored in
+# `evaluate.score` trains the U-Nets that are missing, predicts every test patch with
+# each, runs the four classical methods, and keeps one row per method and patch (chapter
+# 04 has usually done all this at this fraction and seed). The table is stored in
 # `runs/<profile>/scores/` with a fingerprint of the models and parameters; chapter 06
 # and the sweep over fractions and seeds collect these tables.
 

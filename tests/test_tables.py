@@ -106,6 +106,22 @@ def test_tables_are_means_over_patches_then_seeds():
     assert tables.markdown(t3).startswith("| method | MAP | ARI | seeds | paper MAP | paper ARI |")
 
 
+def test_wide_table4_has_one_row_per_fraction_and_the_papers_values_in_brackets():
+    t4 = tables.table4(per_patch())
+    shown = tables.wide(t4)
+    assert list(shown.index) == ["5 %", "100 %"]
+    assert list(shown.columns) == list(tables.TABLE4_SETS.values())
+    row = t4[(t4["fraction"] == 5) & (t4["method"] == "Real_X%")].iloc[0]
+    assert shown.loc["5 %", "Real_X%"] == (f"{row['map_mean']:.3f} ± {row['map_sd']:.3f} "
+                                           "[0.481]")
+    assert "[" not in shown.loc["5 %", "Real_X% + flips"]
+    assert tables.wide(t4, "ari").loc["100 %", "Real_X%"].endswith("[0.866]")
+    text = tables.wide_markdown(t4)
+    assert text.startswith("| MAP: real X | Real_X% |") and text.count("\n") == 4
+    with pytest.raises(ValueError, match="'map' or 'ari'"):
+        tables.wide(t4, "MAP")
+
+
 def test_paper_numbers_are_the_papers():
     """Ma et al. 2020, Tables 3 and 4 (a few entries, as printed)."""
     assert tables.PAPER_TABLE3["U-Net Real_100%"] == (0.585, 0.866)
