@@ -101,8 +101,28 @@ def pytest_collection_modifyitems(items):
                                  "06_tables" in item.nodeid))
 
 
+def _is_nbval(item) -> bool:
+    return "tests/nbval/" in item.nodeid.replace("\\", "/")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
-    """Before chapter 06's kernel starts (nbval), point it at the session's smoke sweep."""
-    if "06_tables" in item.nodeid:
+    """Before a chapter's kernel starts (nbval), point it at the session's smoke sweep:
+    chapter 06 tabulates it, and chapters 01-05 find their Potts volume, datasets and
+    models there (the profile, fraction and seed of the reference notebooks are the
+    sweep's) instead of making them again."""
+    if _is_nbval(item):
+        _SWEEP.setdefault("environment", os.environ.get("GRAINLIB_RUNS"))
         os.environ["GRAINLIB_RUNS"] = str(smoke_sweep())
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    """After a notebook cell, the other tests see GRAINLIB_RUNS as it was (a kernel keeps
+    the environment it started with)."""
+    if _is_nbval(item):
+        previous = _SWEEP.pop("environment", None)
+        if previous is None:
+            os.environ.pop("GRAINLIB_RUNS", None)
+        else:
+            os.environ["GRAINLIB_RUNS"] = previous

@@ -18,7 +18,9 @@ def write_notebook(path, *sources):
 def test_a_failing_cell_fails_the_check(page, lab, shots):
     write_notebook(lab.root / "broken.ipynb", "x = 1",
                    "raise ValueError('broken on purpose')", "y = x + 1")
-    with pytest.raises(AssertionError, match=r"1 code cells did not run.*broken on purpose"):
+    # JupyterLab's Run All usually stops at the error and leaves the last cell unrun, but
+    # not always in time; the error shown is what the check must catch either way.
+    with pytest.raises(AssertionError, match=r"broken\.ipynb: .*broken on purpose"):
         check_notebook(page, lab, "broken.ipynb", shots)
 
 
