@@ -48,12 +48,10 @@ POSTPROCESS_GRID = ([("threshold", t, 0.0) for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
                        for d in (3.0, 4.0, 6.0)])
 
 
-def _validation_model(cfg, fit, folder, lr, steps, flips, extra):
+def _validation_model(cfg, fit, folder, lr, steps, flips):
     """A U-Net of the validation, stored in ``folder`` and re-read on the next call."""
-    params = {**cfg["segment"], "lr": lr, "steps": steps, **extra}
-    name = f"lr{lr:g}-steps{steps}-flips{int(flips)}" + "".join(
-        f"-{k}{v}" for k, v in sorted(extra.items()))
-    path = folder / f"{name}.pt"
+    params = {**cfg["segment"], "lr": lr, "steps": steps}
+    path = folder / f"lr{lr:g}-steps{steps}-flips{int(flips)}.pt"
     if path.exists():
         return segment.load(path)
     model = segment.train((fit.images, fit.boundaries), params=params, seed=0,
@@ -72,11 +70,11 @@ def validate(cfg, data, steps, folder):
     folder.mkdir(parents=True, exist_ok=True)
     rows = _baseline_rows(cfg, held.images, held.boundaries)
     lr = cfg["segment"]["lr"]
-    variants = [(rate, cfg["segment"]["steps"], False, {}) for rate in sorted({1e-4, lr})]
-    variants += [(lr, n, flips, {}) for n in steps for flips in (False, True)
-                 if (lr, n, flips, {}) not in variants]
-    for rate, n, flips, extra in variants:
-        model = _validation_model(cfg, fit, folder, rate, n, flips, extra)
+    variants = [(rate, cfg["segment"]["steps"], False) for rate in sorted({1e-4, lr})]
+    variants += [(lr, n, flips) for n in steps for flips in (False, True)
+                 if (lr, n, flips) not in variants]
+    for rate, n, flips in variants:
+        model = _validation_model(cfg, fit, folder, rate, n, flips)
         prob = segment.probability(model, held.images)
         for postprocess, threshold, depth in POSTPROCESS_GRID:
             preds = [grains.boundaries(segment.grain_ids(p, postprocess, threshold, depth),

@@ -22,9 +22,9 @@ artifact: the datasets of chapter 02, and, per seed, the two U-Nets whose real f
 :func:`grainlib.segment.effective_fraction`) and chapter 05's U-Net of Supplementary
 Table 1 (:func:`grainlib.evaluate.simulated_only`). These are made first, as tasks of
 their own: one for the datasets, then one per shared U-Net and seed (so they train side
-by side), and each run waits for its seed's. Everything else a run makes (its generator, synthetic
-images, four other U-Nets, its scores) is its own. Making the shared artifacts first costs
-nothing (every run needs them) and keeps each run free of locks.
+by side), and each run waits for its seed's. Everything else a run makes (its generator,
+synthetic images, four other U-Nets, its scores) is its own. Making the shared artifacts
+first costs nothing (every run needs them) and keeps each run free of locks.
 
 Determinism. Every training draws its randomness from its seed and step alone, and every
 run computes with ``sweep.threads`` torch threads whatever the number of workers (the
