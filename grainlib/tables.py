@@ -249,11 +249,10 @@ def wide(table: pd.DataFrame, metric: str = "map") -> pd.DataFrame:
     cells = [_plus_minus(mean, sd) + ("" if pd.isna(paper) else f" [{paper:.3f}]")
              for mean, sd, paper in zip(table[f"{metric}_mean"], table[f"{metric}_sd"],
                                         table[f"paper_{metric}"])]
-    shown = pd.DataFrame({"X": table["fraction"].map(lambda f: f"{f} %"),
-                          "method": table["method"], "cell": cells})
-    out = shown.pivot(index="X", columns="method", values="cell")
-    order = sorted(out.index, key=lambda x: int(x.split()[0]))
-    return out.loc[order, list(dict.fromkeys(table["method"]))].rename_axis(
+    shown = pd.DataFrame({"X": table["fraction"].astype(int), "method": table["method"],
+                          "cell": cells}).pivot(index="X", columns="method", values="cell")
+    shown.index = [f"{x} %" for x in shown.index]  # pivot sorts the fractions as numbers
+    return shown[list(dict.fromkeys(table["method"]))].rename_axis(
         index=f"{metric.upper()}: real X", columns=None)
 
 
