@@ -123,8 +123,9 @@ def _kernel_config(env: dict | None = None, log=None) -> dict:
     """Kernel manager settings, as keyword arguments of ``papermill.execute_notebook``:
     CurveZMQ transport encryption where the installed jupyter_client and pyzmq support it
     (without it, ipykernel warns on every start that the kernel "is running over TCP
-    without encryption"); ``env`` added to the kernel's environment; the kernel process's
-    own output (not the cells': ipykernel's log lines) to the open file ``log``."""
+    without encryption"); ``env`` added to the kernel's environment (a value None removes
+    the variable); the kernel process's own output (not the cells': ipykernel's log
+    lines) to the open file ``log``."""
     from jupyter_client.manager import AsyncKernelManager, KernelManager
     from traitlets.config import Config
 
@@ -138,11 +139,13 @@ def _kernel_config(env: dict | None = None, log=None) -> dict:
         config.KernelManager.transport_encryption = "auto"
     if not env and log is None:
         return {"config": config}
-    extra = {k: str(v) for k, v in (env or {}).items()}
+    extra = {k: str(v) for k, v in (env or {}).items() if v is not None}
+    unset = {k for k, v in (env or {}).items() if v is None}
 
     class EnvKernelManager(AsyncKernelManager):
         async def start_kernel(self, **kw):
-            kw["env"] = {**kw.get("env", os.environ), **extra}
+            merged = {**kw.get("env", os.environ), **extra}
+            kw["env"] = {k: v for k, v in merged.items() if k not in unset}
             if log is not None:
                 kw["stdout"] = kw["stderr"] = log
             await super().start_kernel(**kw)
@@ -160,7 +163,8 @@ def execute(py: Path, output: Path, parameters: dict | None = None, progress=Fal
     output : the executed notebook to write (written also when a cell fails).
     parameters : values for the notebook's parameters cell.
     progress : show a progress bar over the cells (on stderr), removed when done.
-    env : variables added to the kernel's environment (values made strings).
+    env : variables added to the kernel's environment (values made strings; None removes
+        one).
     log : an open text file that receives what the cells print (stdout, stderr) and the
         kernel process's own output.
     on_cell : called with no argument after each code cell.

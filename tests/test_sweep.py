@@ -144,3 +144,24 @@ def test_a_failing_run_is_reported_and_the_others_complete(tmp_path, swept):
     scores = pd.read_csv(folder / "5-0" / sweep.SCORES, keep_default_na=False)
     assert set(scores.loc[scores["method"] == "U-Net", "training_set"]) == {
         "real", "simulated", "real+simulated", "real+synthetic", "synthetic", "real+flips"}
+
+
+def test_local_workers_run_without_dask_s_malloc_trim_threshold():
+    """Dask's MALLOC_TRIM_THRESHOLD_ slows torch's training 1.8 times (sweep.NO_TRIM)."""
+    with sweep.cluster(None, workers=1, threads=1) as (client, _):
+        seen = client.run(lambda: os.environ.get(sweep.NO_TRIM))
+    assert list(seen.values()) == [None]
+
+
+def test_kernels_get_the_added_variables_and_not_the_removed_ones(tmp_path, monkeypatch):
+    from grainlib.__main__ import execute
+
+    chapter = tmp_path / "env.py"
+    chapter.write_text(FAILS_AT_100.split("# %% tags")[0] + "# %%\nimport os\n"
+                       "print(os.environ.get('GRAINLIB_PROBE'), "
+                       "os.environ.get('MALLOC_TRIM_THRESHOLD_'))\n")
+    monkeypatch.setenv(sweep.NO_TRIM, "65536")
+    out = tmp_path / "env.ipynb"
+    execute(chapter, out, env={"GRAINLIB_PROBE": 7, sweep.NO_TRIM: None})
+    printed = json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]
+    assert "".join(printed).strip() == "7 None"
