@@ -6,7 +6,9 @@
   "real+synthetic" over seeds 0, 1, 2, on the test section.
 - ``crossval``: leave one section out, five times: a U-Net ("real", the profile's
   settings, seed 0) trained on random patches of four sections, scored with the
-  baselines on the 5 x 5 grid of the fifth, so that every section is a test section once.
+  baselines on the 5 x 5 grid of the fifth, so that every section is a test section once;
+  then every post-processing of ``POSTPROCESS_GRID`` on the folds whose held-out section
+  is not the test section (how the profile's was chosen).
 - ``validate``: the choices of the profile, made without the test section. U-Nets trained
   on sections 001, 002 and 004 are scored on section 005, beside the baselines, each with
   every post-processing of ``POSTPROCESS_GRID`` (threshold, or watershed from grain
@@ -44,8 +46,8 @@ def _baseline_rows(cfg, images, truths):
 # Post-processing variants scored for every validation U-Net: (postprocess, threshold,
 # marker_depth). Post-processing does not change the weights, so one model serves all.
 POSTPROCESS_GRID = ([("threshold", t, 0.0) for t in (0.5, 0.6, 0.7, 0.8, 0.9)]
-                    + [("watershed", t, d) for t in (0.8, 0.9, 0.95, 0.98)
-                       for d in (3.0, 4.0, 6.0)])
+                    + [("watershed", t, d) for t in (0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98)
+                       for d in (2.0, 3.0, 4.0, 5.0, 6.0)])
 
 
 def _validation_model(cfg, fit, folder, lr, steps, flips):
@@ -91,11 +93,18 @@ def validate(cfg, data, steps, folder):
 
 
 def full(cfg):
-    """Real_100% against the baselines on the test section."""
-    table = evaluate.summary(evaluate.score(cfg, 100, 0, training_sets=["real"],
-                                            include_baselines=True))
+    """Real_100% against the baselines on the test section, and the U-Net's MAP minus each
+    baseline's, paired by patch (mean, standard error, patches where the U-Net is ahead)."""
+    scores = evaluate.score(cfg, 100, 0, training_sets=["real"], include_baselines=True)
+    table = evaluate.summary(scores)
     print("Real_100% U-Net against the baselines, held-out section, mean (std) over patches")
     print(table.to_string(), flush=True)
+    by_patch = scores.pivot(index="patch", columns="method", values="MAP")
+    gaps = by_patch.drop(columns="U-Net").rsub(by_patch["U-Net"], axis=0)
+    paired = pd.DataFrame({"mean": gaps.mean(), "se": gaps.std() / np.sqrt(len(gaps)),
+                           "U-Net ahead on": (gaps > 0).sum(), "patches": len(gaps)})
+    print("\nU-Net MAP minus the baseline's, paired by patch")
+    print(paired.round(3).to_string(), flush=True)
     return table
 
 
@@ -118,12 +127,13 @@ def crossval(cfg, data, folder, sections=None, seed=0):
     """Leave one section out: train on random patches of four sections, score on the grid
     of the fifth, every section (or those of ``sections``, numbered from 1) in turn; the
     baselines on the same grids. The U-Nets are kept in ``folder``: a second run, or one
-    after a change of post-processing, only re-scores them."""
+    after a change of post-processing, only re-scores them. Returns the per-patch scores
+    and :func:`postprocess_choice` of the folds other than the test section's."""
     d = cfg["data"]
     cut = {"size": d["patch_size"], "boundary_width": d["boundary_width"]}
     everything = range(len(data.real_images))
     folder.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, folds = [], {}
     for held in [s - 1 for s in sections] if sections else everything:
         others = [i for i in everything if i != held]
         fit = patches.random_crops(data.real_images, data.real_grain_ids,
@@ -146,12 +156,37 @@ def crossval(cfg, data, folder, sections=None, seed=0):
                                       "MAP": table["map"], "ARI": table["ari"]}))
         print(pd.concat(rows).query("section == @held + 1").groupby("method")[["MAP", "ARI"]]
               .mean().round(3).T.to_string(), flush=True)
+        if held not in data.test_indices:
+            folds[held + 1] = (segment.probability(model, grid.images), grid.boundaries)
     scores = pd.concat(rows, ignore_index=True)
     per_section = scores.groupby(["method", "section"])["MAP"].mean().unstack("section")
     per_section["mean"] = per_section.mean(axis=1)
     print("\nLeave one section out: MAP per held-out section (mean over its 25 patches)")
     print(per_section.round(3).to_string())
-    return scores
+    return scores, postprocess_choice(cfg, folds)
+
+
+def postprocess_choice(cfg, folds):
+    """MAP of every post-processing of :data:`POSTPROCESS_GRID` on the leave-one-out folds
+    whose held-out section is not the test section: ``folds`` maps a section (from 1) to
+    the (probabilities, true boundaries) of its grid patches under the U-Net trained
+    without it. One row per post-processing, one column per section, and their mean."""
+    if not folds:
+        return pd.DataFrame()
+    rows = []
+    for postprocess, threshold, depth in POSTPROCESS_GRID:
+        row = {"postprocess": postprocess, "threshold": threshold, "marker_depth": depth}
+        for section, (prob, truths) in folds.items():
+            preds = [grains.boundaries(segment.grain_ids(p, postprocess, threshold, depth),
+                                       cfg["data"]["boundary_width"]) for p in prob]
+            row[f"{section:03d}"] = _mean_scores(preds, truths)[0]
+        row["mean"] = round(float(np.mean([row[f"{k:03d}"] for k in folds])), 3)
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values("mean", ascending=False)
+    print(f"\nPost-processing on the folds of sections {sorted(folds)} (not the test "
+          "section), MAP, best first")
+    print(table.head(12).to_string(index=False))
+    return table
 
 
 def main():
@@ -179,8 +214,9 @@ def main():
     elif args.part == "scarce":
         scarce(cfg, args.seeds).to_csv(out / "scarce_over_seeds.csv")
     else:
-        crossval(cfg, data, out / "crossval", args.sections).to_csv(out / "crossval.csv",
-                                                                    index=False)
+        scores, choice = crossval(cfg, data, out / "crossval", args.sections)
+        scores.to_csv(out / "crossval.csv", index=False)
+        choice.to_csv(out / "crossval_postprocess.csv", index=False)
 
 
 if __name__ == "__main__":

@@ -41,10 +41,12 @@ watershed, threshold 0.7, marker_depth 1   0.482  0.822
 
 The weighted loss makes thick, confident boundaries; a high threshold thins them and
 keeps grain cores apart, so the plain threshold at 0.7 is the default (the watershed
-scores a higher ARI, for MAP it over-segments). On real iron the watershed wins: chosen on
-a section the test never sees (``experiments/iron_segmentation.py validate``), threshold
-0.98 with cores of depth 4 scores MAP 0.582 where the plain threshold 0.7 scores 0.549,
-so the ``iron-sections`` profile uses it (its comments give the whole comparison).
+scores a higher ARI, for MAP it over-segments). On real iron the watershed wins, chosen
+without the test section (``experiments/iron_segmentation.py validate`` and ``crossval``):
+on section 005 it scores MAP 0.55-0.58 where plain thresholds score 0.53-0.56, and on the
+four leave-one-out folds whose held-out section is not the test one, threshold 0.95 with
+cores of depth 4 scores 0.670 on average (0.98: 0.648), so the ``iron-sections`` profile
+uses it (its comments give the whole comparison).
 
 >>> model = train((images, boundaries), params={"steps": 200})   # doctest: +SKIP
 >>> predicted = predict(model, test_images)                       # doctest: +SKIP
