@@ -369,7 +369,9 @@ def cluster(scheduler: str | None, workers: int, threads: int):
             yield client, f"the cluster at {scheduler} ({n} workers)"
         return
     # memory_limit=0: no worker is paused or restarted for its memory, the kernels doing
-    # the work are outside Dask's view anyway
+    # the work are outside Dask's view anyway. A nanny started before in this process left
+    # the trim threshold in its environment, which the new workers would inherit.
+    os.environ.pop(NO_TRIM, None)
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{NO_TRIM}": None}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
                       dashboard_address=None, silence_logs=logging.ERROR) as local, \

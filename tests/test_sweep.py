@@ -146,8 +146,10 @@ def test_a_failing_run_is_reported_and_the_others_complete(tmp_path, swept):
         "real", "simulated", "real+simulated", "real+synthetic", "synthetic", "real+flips"}
 
 
-def test_local_workers_run_without_dask_s_malloc_trim_threshold():
-    """Dask's MALLOC_TRIM_THRESHOLD_ slows torch's training 1.8 times (sweep.NO_TRIM)."""
+def test_local_workers_run_without_dask_s_malloc_trim_threshold(monkeypatch):
+    """Dask's MALLOC_TRIM_THRESHOLD_ slows torch's training 1.8 times (sweep.NO_TRIM), even
+    where a nanny started before (another LocalCluster) left it in this process."""
+    monkeypatch.setenv(sweep.NO_TRIM, "65536")
     with sweep.cluster(None, workers=1, threads=1) as (client, _):
         seen = client.run(lambda: os.environ.get(sweep.NO_TRIM))
     assert list(seen.values()) == [None]
