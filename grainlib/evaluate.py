@@ -438,8 +438,9 @@ def label_fidelity(cfg, fraction: int, seed: int | None = None,
     training set "real") segments the real test patches, the synthetic images of the
     generator trained on the same fraction (:func:`grainlib.transfer.build`), scored
     against the simulated labels they were drawn from, and the flat simulated images of
-    those labels; of the last two, as many as there are real test patches, evenly spaced. If the synthetic images are faithful to their labels (and look real),
-    the real-trained model segments them about as well as real images; a generator that
+    those labels; of the last two, as many as there are real test patches, evenly spaced.
+    If the synthetic images are faithful to their labels (and look real), the
+    real-trained model segments them about as well as real images; a generator that
     moves, drops or invents boundaries scores lower.
 
     Parameters

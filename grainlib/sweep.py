@@ -373,8 +373,9 @@ def cluster(scheduler: str | None, workers: int, threads: int):
     # the trim threshold in its environment, which the new workers would inherit.
     os.environ.pop(NO_TRIM, None)
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{NO_TRIM}": None}), \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, memory_limit=0,
-                      dashboard_address=None, silence_logs=logging.ERROR) as local, \
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                         memory_limit=0, dashboard_address=None,
+                         silence_logs=logging.ERROR) as local, \
             Client(local) as client:
         yield client, (f"a local cluster of {workers} worker{'s' * (workers > 1)} x "
                        f"{threads} thread{'s' * (threads > 1)}")
