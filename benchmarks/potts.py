@@ -11,14 +11,17 @@
 2. scale (the paper's lattice, L = --size, default 400; kT 0.5, 18 trial neighbours):
    seconds per MCS early (MCS 1-50 and 51-100 from unique ids) and late (20 MCS from a
    stored state at MCS --late-mcs, computed and stored under runs/benchmarks the first
-   time), the default stepper (the active sweep, or the plain one while more than half
-   the blocks are active) against the plain full sweep; the projected wall time of 5000
-   MCS; peak memory; with --measure-mcs N, the measured wall time and peak memory of
-   N MCS run by ``potts.simulate`` in a child process.
+   time), the default stepper (the wavefront sweep, trying only the marked sites once
+   few are marked) against the plain sweep, sublattice after sublattice; the projected
+   wall time of 5000 MCS; peak memory; with --measure-mcs N, the measured wall time and
+   peak memory of N MCS run by ``potts.simulate`` in a child process.
 3. growth: mean grain volume vs MCS at L = 100 (kT 0.5, 26 trial neighbours, as the
    reference code cited in `docs/method.md` section 2) and the fitted growth exponent
    (ideal 1.5).
-4. clock: mean grain volume at equal MCS, sublattice sweep over the plain random-site
+4. kinetics (the paper's parameters: kT 0.5, 18 trial neighbours): mean grain volume
+   and section area at L = --kinetics-size (default 256) up to --kinetics-mcs (default
+   5000) MCS, and the growth exponents fitted over MCS 200 and after (ideal 1.5 and 1).
+5. clock: mean grain volume at equal MCS, sublattice sweep over the plain random-site
    kernel (benchmarks/potts_random_site.py), at L = 48.
 """
 
@@ -32,7 +35,7 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from grainlib import grains, potts
+from grainlib import grains, kinetics, potts
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "runs" / "benchmarks"
 PAPER = dict(kT=0.5, seed=0, trial_neighbors=18)  # the paper profile's Potts parameters
@@ -57,7 +60,7 @@ def peak_mb():
 def time_steps(volume, first, n_steps, active_only=True):
     """Run MCS first .. first + n_steps - 1 on ``volume`` (int32, in place).
 
-    Returns (wall seconds per MCS, CPU seconds per MCS, share of active blocks after).
+    Returns (wall seconds per MCS, CPU seconds per MCS, share of marked sites after).
     """
     stepper = potts._Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"],
                              active_only=active_only)
@@ -65,7 +68,7 @@ def time_steps(volume, first, n_steps, active_only=True):
     for step in range(first, first + n_steps):
         stepper.step(step)
     return ((time.perf_counter() - start) / n_steps,
-            (time.process_time() - cpu_start) / n_steps, stepper.active_fraction())
+            (time.process_time() - cpu_start) / n_steps, stepper.marked_fraction())
 
 
 def late_state(size, mcs):
@@ -103,9 +106,9 @@ def scale(size, late_mcs, measure_mcs):
     early = time_steps(volume, 1, 50)
     mid = time_steps(volume, 51, 50)
     print(f"  MCS 1-50 from unique ids:   {early[0]:8.4f} ; {early[1]:8.4f}   "
-          f"(active blocks after: {early[2]:.0%})")
+          f"(marked sites after: {early[2]:.0%})")
     print(f"  MCS 51-100:                 {mid[0]:8.4f} ; {mid[1]:8.4f}   "
-          f"(active blocks after: {mid[2]:.0%})")
+          f"(marked sites after: {mid[2]:.0%})")
     print(f"  peak memory so far (Python, numba, one volume and its stepper): {peak_mb():.0f} MB")
     del volume
     state, seconds = late_state(size, late_mcs)
@@ -114,7 +117,7 @@ def scale(size, late_mcs, measure_mcs):
     active = time_steps(state.copy(), late_mcs + 1, 20)
     plain = time_steps(state.copy(), late_mcs + 1, 20, active_only=False)
     print(f"  MCS {late_mcs + 1}-{late_mcs + 20}, default:       {active[0]:8.4f} ; "
-          f"{active[1]:8.4f}   (active blocks: {active[2]:.0%}; mean grain volume "
+          f"{active[1]:8.4f}   (marked sites: {active[2]:.0%}; mean grain volume "
           f"{grains.mean_grain_volume(state):.0f} sites)")
     print(f"  MCS {late_mcs + 1}-{late_mcs + 20}, plain sweep:   {plain[0]:8.4f} ; "
           f"{plain[1]:8.4f}   (speed-up of the default: {plain[0] / active[0]:.2f} wall, "
@@ -132,16 +135,19 @@ def measure(size, mcs):
     them (checkpointed under runs/benchmarks, so a killed measurement resumes), in a
     child process whose peak memory is its own."""
     checkpoint = BENCH_DIR / f"potts-L{size}-measure.checkpoint.h5"
-    script = (f"from grainlib import potts, grains\n"
+    script = (f"import resource\n"
+              f"from grainlib import potts, grains\n"
               f"r = potts.simulate({(size,) * 3}, {mcs}, checkpoint={str(checkpoint)!r}, "
               f"**{PAPER!r})\n"
-              f"print(r.seconds, grains.mean_grain_volume(r.volume))\n")
+              f"peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+              f"print(r.seconds, peak, grains.mean_grain_volume(r.volume))\n")
     out = subprocess.run([sys.executable, "-c", script], check=True, stdout=subprocess.PIPE,
                          text=True).stdout.split()
-    seconds, mean_volume = float(out[-2]), float(out[-1])
+    seconds, simulate_mb, mean_volume = map(float, out[-3:])
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"  measured: {mcs} MCS in {seconds / 60:.1f} min (earlier parts of a resumed run "
-          f"included), peak memory {child_mb:.0f} MB, mean grain volume {mean_volume:.0f} sites")
+          f"included), peak memory {simulate_mb:.0f} MB while simulating ({child_mb:.0f} MB "
+          f"with the grain count after), mean grain volume {mean_volume:.0f} sites")
 
 
 def clock(size, steps):
@@ -158,7 +164,7 @@ def clock(size, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("rate", "scale", "growth", "clock"), action="append",
+    parser.add_argument("--only", choices=("rate", "scale", "growth", "kinetics", "clock"), action="append",
                         help="run only these parts (repeatable); default: all")
     parser.add_argument("--no-big", action="store_true", help="skip the scale part")
     parser.add_argument("--size", type=int, default=400,
@@ -168,19 +174,23 @@ def main():
     parser.add_argument("--measure-mcs", type=int, default=0,
                         help="also run this many MCS of the scale part's lattice and time "
                              "them (the paper's profile: 5000; default 0: no)")
+    parser.add_argument("--kinetics-size", type=int, default=256,
+                        help="side of the kinetics part's lattice (default 256)")
+    parser.add_argument("--kinetics-mcs", type=int, default=5000,
+                        help="MCS of the kinetics part (default 5000)")
     parser.add_argument("--growth-mcs", type=int, default=1000,
                         help="MCS of the L = 100 growth run (default 1000)")
     args = parser.parse_args()
-    parts = set(args.only or ("rate", "scale", "growth", "clock"))
+    parts = set(args.only or ("rate", "scale", "growth", "kinetics", "clock"))
     if args.no_big:
         parts.discard("scale")
 
     all_threads = numba.config.NUMBA_NUM_THREADS
     start = time.perf_counter()
-    # compile (or load the cache of) both sweeps: the plain one, and the active one, which
-    # a run from unique ids only reaches late
+    # compile (or load the cache of) both sweeps: the plain one, and the wavefront one,
+    # here with its marked-sites path, which a run from unique ids only reaches late
     potts.simulate((8, 8, 8), 1, progress=False, active_only=False)
-    potts._Stepper(np.zeros((8, 8, 8), np.int32), 0.5, 0, 18, full_sweep_above=1.0).step(1)
+    potts._Stepper(np.zeros((8, 8, 8), np.int32), 0.5, 0, 18, marked_below=1.01).step(1)
     print(f"warm-up (compile or cache load): {time.perf_counter() - start:.1f} s")
 
     if "rate" in parts:
@@ -197,6 +207,9 @@ def main():
 
     if "growth" in parts:
         growth(args.growth_mcs)
+
+    if "kinetics" in parts:
+        kinetics_run(args.kinetics_size, args.kinetics_mcs)
 
     if "clock" in parts:
         clock(48, [25, 50, 100, 200])
@@ -218,6 +231,30 @@ def growth(growth_mcs):
     exponent = np.polyfit(np.log(fit), np.log([means[s] for s in fit]), 1)[0]
     print(f"  growth exponent (log-log fit, MCS {fit[0]}-{fit[-1]}): {exponent:.2f} "
           f"(reference code 1.55, ideal 1.5)")
+
+
+def kinetics_run(size, mcs, fit_from=200):
+    """Mean grain volume and section area of the paper's parameters at L = ``size``,
+    measured at log-spaced MCS up to ``mcs`` on the stepping volume (no snapshots kept),
+    and the exponents fitted from MCS ``fit_from`` on."""
+    steps = sorted({int(s) for s in np.geomspace(10, mcs, 16).round()} | {fit_from, mcs})
+    volume = np.arange(size**3, dtype=np.int32).reshape((size,) * 3)
+    stepper = potts._Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"])
+    print(f"\nL = {size}, kT 0.5, 18 trial neighbours, {mcs} MCS:")
+    print("     MCS   mean grain volume   mean section area   grains   seconds")
+    rows, start = [], time.perf_counter()
+    for step in range(1, mcs + 1):
+        stepper.step(step)
+        if step in steps:
+            count = grains.grain_count_3d(volume)
+            rows.append((step, volume.size / count, kinetics.mean_section_area(volume)))
+            print(f"  {step:6d}   {rows[-1][1]:17.0f}   {rows[-1][2]:17.1f}   {count:6d}   "
+                  f"{time.perf_counter() - start:7.0f}", flush=True)
+    t, mean_volume, mean_area = np.array(rows).T
+    volume_exponent = kinetics.power_law_fit(t, mean_volume, fit_from)[0]
+    area_exponent = kinetics.power_law_fit(t, mean_area, fit_from)[0]
+    print(f"  fitted over MCS {fit_from}-{mcs}: volume ~ t^{volume_exponent:.2f} (ideal 1.5), "
+          f"section area ~ t^{area_exponent:.2f} (ideal 1.0); {count} grains left")
 
 
 if __name__ == "__main__":

@@ -25,23 +25,32 @@ OOPSLA 2014) of (seed, MCS, site index) gives the neighbour choice (low 32 bits)
 acceptance draw (high 32 bits). There is no shared generator state, so a seed gives the
 same volume whatever the number of threads.
 
-Skipping what cannot change. A trial can only change a site if one of its neighbours holds
-another id. The lattice is cut into cubes of ``_BLOCK`` sites a side, each with a flag:
-quiet while the cube and its one-site halo hold a single id. Every flip flags the cubes
-within reach of it, and after each MCS the flagged cubes are checked again. An MCS visits
-only the cubes that are not quiet (:func:`_sweep_active`): a skipped site is one whose
-trial would have proposed its own id, and since its random numbers belong to (MCS, site)
-alone, the volume is the same, bitwise, as the plain sweep's (:func:`_sweep`). In late
-growth most cubes lie inside grains; early on, when nearly all are active, the plain
-sweep is run instead (checking cubes would only cost).
+Wavefront order. Sweeping sublattice after sublattice through the whole volume reads it
+from memory once per sublattice. The default sweep (:func:`_sweep_wavefront`) runs the
+sublattices as a wavefront over z-planes instead, each a few planes behind the one
+before (:func:`_wavefront`): a plane is read once per MCS, while it is in cache for all
+of them, and every trial still sees its neighbours of earlier sublattices updated and
+those of later ones not yet, so the volume is the plain sweep's (:func:`_sweep`), bitwise.
+
+Skipping what cannot change. A trial can only change a site if one of its trial neighbours
+holds another id. One byte per site marks the sites that may: every flip marks the site
+and its trial neighbours, and every few MCS the marked sites are checked again and
+unmarked where all their trial neighbours hold their id (:func:`_refresh_marks`). Once few
+sites are marked (late growth: most lie inside grains), an MCS tries only the marked ones,
+passing over unmarked stretches 8 sites at a time (a flag per 8 sites of the flat volume):
+a skipped site is one whose trial would have proposed its own id, and since its random
+numbers belong to (MCS, site) alone, the volume is the same, bitwise. Early on, when most
+sites are marked, every site is tried (checking marks would only cost).
 
 Checkpoints. :func:`simulate` can write its state (volume, MCS done, snapshots so far and
 the arguments of the run) to an HDF5 file at intervals, atomically; a later call with the
 same arguments resumes from it. The random numbers depend on (seed, MCS, site) only and
-the block flags are recomputed from the volume, so a resumed run ends with the volume of
-an uninterrupted one.
+the marks are recomputed from the volume, so a resumed run ends with the volume of an
+uninterrupted one.
 
-Memory: the int32 volume (4 bytes a site), one byte per block and small per-axis tables.
+Memory: the int32 volume (4 bytes a site), 1.125 bytes a site of marks, the wavefront's
+rows (32 bytes per row of a sublattice: 2 Ly Lz rows) and small per-axis tables;
+snapshots are copies of the volume.
 
 >>> result = simulate((16, 16, 16), 5, seed=1, progress=False)
 >>> result.volume.shape, result.volume.dtype
@@ -59,8 +68,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numba
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 from tqdm.auto import tqdm
 
 # Bump when a change to the kernel changes its output for the same parameters: the
@@ -144,14 +154,17 @@ def _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new):
 
 
 @njit(cache=True, inline="always")
-def _inner_delta(flat, site, offsets, old, new):
-    """:func:`_site_delta` for a site off the lattice's faces, whose 26 neighbours are
-    ``site + offsets`` (no wrap): the same sum, fewer table reads."""
+def _inner_delta(flat, site, plane, row, old, new):
+    """:func:`_site_delta` for a site off the lattice's faces, whose 3 x 3 x 3 block is
+    9 runs of 3 sites, ``plane`` (= Ly * Lx) and ``row`` (= Lx) apart: the same sum,
+    no table reads."""
     de = 0
-    for j in range(26):
-        s = flat[site + offsets[j]]
-        de += np.int64(s == old) - np.int64(s == new)
-    return de
+    for dz in (-plane, 0, plane):
+        for dy in (-row, 0, row):
+            centre = site + dz + dy
+            for s in (flat[centre - 1], flat[centre], flat[centre + 1]):
+                de += np.int64(s == old) - np.int64(s == new)
+    return de - 1
 
 
 @njit(cache=True, inline="always")
@@ -176,7 +189,8 @@ def _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, thresho
     if new == old:
         return False
     if inner:
-        de = _inner_delta(flat, site, offsets, old, new)
+        de = _inner_delta(flat, site, y_rows.shape[0] * x_cols.shape[0], x_cols.shape[0], old,
+                          new)
     else:
         de = _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new)
     if de <= 0 or (h >> _S32) < thresholds[de]:
@@ -189,7 +203,7 @@ def _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, thresho
 def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_trial, thresholds,
            key):
     """One MCS in place: every site one trial, sublattice after sublattice (the plain
-    full sweep, kept as the reference of :func:`_sweep_active`).
+    sweep, kept as the reference of :func:`_sweep_wavefront`).
 
     flat : (Lz*Ly*Lx,) int32 volume, C order. z_rows (Lz, 3), y_rows (Ly, 3), x_cols
     (Lx, 3) int64: flat offsets of plane z-1, z, z+1 / row y-1, y, y+1 / column x-1, x,
@@ -217,137 +231,179 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_tria
                        thresholds, key, z, y, x0 + 2 * i, inner_row)
 
 
-# Side of the cubic blocks whose activity the active sweep tracks; the share of active
-# blocks above which an MCS runs the plain sweep instead, and the MCS between checks of
-# the blocks meanwhile: speed settings only (chosen on 64^3 and 96^3 states at MCS
-# 100-3000), the volume does not depend on them.
-_BLOCK = 4
-_FULL_SWEEP_ABOVE = 0.5
-_RECHECK_EVERY = 10
+# Lag, in steps of the wavefront, between one sublattice and the next (:func:`_wavefront`).
+_LAG = 3
 
-# Block activity flags (uint8) of the active sweep.
-_QUIET = 0    # the block and its one-site halo held one id when last checked, and no
-              # site of them has changed since: no trial in the block can change anything
-_ACTIVE = 1   # not one id when last checked, nothing changed since
-_CHANGED = 3  # a site of the block or its halo changed since the last check (active too)
+# Speed settings of the default stepper (chosen on L = 200 states at MCS 1000-5000), the
+# volume does not depend on them: the share of marked sites below which an MCS tries only
+# the marked sites; the MCS between counts of the marks while every site is tried; the
+# MCS between refreshes of the marks while only marked sites are tried.
+_MARKED_BELOW = 0.2
+_CHECK_EVERY = 50
+_REFRESH_EVERY = 5
 
 
 @njit(cache=True, inline="always")
-def _mark_near(flags, z_near, y_near, x_near, z, y, x):
-    """Flag as changed every block whose halo box holds site (z, y, x).
+def _mark(marks, groups, site):
+    marks[site] = 1
+    groups[site >> 3] = 1
 
-    z_near (Lz, 4) int64: per z, the number n (1 or 2; 3 for blocks of 1) of distinct
-    blocks holding z - 1, z, z + 1 (periodic), then their flat block offsets, its own
-    block first; the same for y and x.
+
+@njit(cache=True, inline="always")
+def _mark_neighbours(marks, groups, z_rows, y_rows, x_cols, trial_columns, offsets, n_trial,
+                     z, y, x, site, inner):
+    """Mark site (z, y, x), flat index ``site``, and its ``n_trial`` trial neighbours:
+    their trials may change them now. ``inner``: the site is off the lattice's faces."""
+    _mark(marks, groups, site)
+    if inner:
+        for j in range(n_trial):
+            _mark(marks, groups, site + offsets[j])
+    else:
+        for j in range(n_trial):
+            _mark(marks, groups, z_rows[z, trial_columns[j, 0]] + y_rows[y, trial_columns[j, 1]]
+                  + x_cols[x, trial_columns[j, 2]])
+
+
+@njit(cache=True, inline="always")
+def _proposes(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key, z, y, x,
+              site, inner):
+    """Whether the trial of site (z, y, x), flat index ``site``, proposes another id;
+    ``inner``: the site is off the lattice's faces. Arguments as in :func:`_trial`."""
+    k = ((_mix64(key + np.uint64(site) * _GOLDEN) & _LOW32) * n_pick) >> _S32
+    if inner:
+        other = site + offsets[k]
+    else:
+        other = (z_rows[z, trial_columns[k, 0]] + y_rows[y, trial_columns[k, 1]]
+                 + x_cols[x, trial_columns[k, 2]])
+    return flat[other] != flat[site]
+
+
+@njit(cache=True, inline="always")
+def _proposing(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key, z, y, x0,
+               nx, inner_row, marks, groups, marked_only, out):
+    """The sites (z, y, x0 + 2 i), i < nx, of one sublattice row whose trial proposes
+    another id: their x written to out[:n], n returned. marked_only: unmarked sites are
+    passed over (a group of 8 unmarked sites at a time). Else every site, those off the
+    faces in a loop without branches, the hash of each site one step from the last's.
     """
-    for a in range(z_near[z, 0]):
-        bz = z_near[z, 1 + a]
-        for b in range(y_near[y, 0]):
-            bzy = bz + y_near[y, 1 + b]
-            for c in range(x_near[x, 0]):
-                block = bzy + x_near[x, 1 + c]
-                if flags[block] != _CHANGED:  # read first: no needless shared-line writes
-                    flags[block] = _CHANGED
+    lx = x_cols.shape[0]
+    base = z_rows[z, 1] + y_rows[y, 1]
+    n = 0
+    if marked_only:
+        i = 0
+        while i < nx:
+            x = x0 + 2 * i
+            site = base + x
+            i += 1
+            if not groups[site >> 3]:
+                i += ((((site >> 3) + 1) << 3) - site - 1) // 2  # to the next group
+            elif marks[site]:
+                out[n] = x
+                n += _proposes(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick,
+                               key, z, y, x, site, inner_row and 0 < x < lx - 1)
+        return n
+    lo, hi = nx, nx  # sites [lo, hi) are off the faces
+    if inner_row:
+        lo = 1 if x0 == 0 else 0
+        hi = max(lo, nx - 1 if x0 + 2 * (nx - 1) == lx - 1 else nx)
+    for i in range(lo):
+        x = x0 + 2 * i
+        out[n] = x
+        n += _proposes(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key,
+                       z, y, x, base + x, False)
+    u = key + np.uint64(base + x0 + 2 * lo) * _GOLDEN
+    for i in range(lo, hi):
+        site = base + x0 + 2 * i
+        k = ((_mix64(u) & _LOW32) * n_pick) >> _S32
+        u += _GOLDEN + _GOLDEN
+        out[n] = x0 + 2 * i
+        n += flat[site + offsets[k]] != flat[site]
+    for i in range(hi, nx):
+        x = x0 + 2 * i
+        out[n] = x
+        n += _proposes(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key,
+                       z, y, x, base + x, False)
+    return n
 
 
 @njit(parallel=True, cache=True)
-def _sweep_active(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_trial,
-                  thresholds, key, flags, z_near, y_near, x_near, block):
-    """:func:`_sweep` visiting only the blocks whose flag is not ``_QUIET``: bitwise the
-    same volume.
+def _sweep_wavefront(flat, z_rows, y_rows, x_cols, rows, starts, trial_columns, offsets,
+                     n_trial, thresholds, key, marks, groups, marked_only, proposing):
+    """:func:`_sweep` in wavefront order (:func:`_wavefront`): bitwise the same volume.
 
-    The first ten arguments are those of :func:`_sweep`. flags (nbz*nby*nbx,) uint8: the
-    activity of each ``block``^3 cube of sites (the last along an axis may be shorter),
-    C order; z_near (Lz, 4), y_near (Ly, 4), x_near (Lx, 4) int64 as in
-    :func:`_mark_near`. Every flip flags the blocks within reach as ``_CHANGED``;
-    :func:`_refresh_flags` settles them between MCS.
+    The arguments are those of :func:`_sweep`, with the sublattices given as rows:
+    rows (R, 4) int64, one (z, y, x0, nx) per row of a sublattice in one plane, its sites
+    (z, y, x0 + 2 i) for i < nx; starts (S + 1,) int64, the rows of step s being
+    rows[starts[s]:starts[s + 1]]. marks (Lz*Ly*Lx,) uint8: 1 where a trial may change
+    the site (:func:`_refresh_marks`); groups (ceil(Lz*Ly*Lx / 8),) uint8: 1 where one
+    of the 8 sites [8 g, 8 g + 8) of the flat volume is marked, so that unmarked
+    stretches are passed over 8 sites at a time. marked_only: try only the marked sites,
+    and mark every flip's neighbourhood; False: try every site, leave the marks alone.
+    proposing (threads, >= max nx) int64: scratch rows, one per thread.
 
-    Why skipping is exact: a block is ``_QUIET`` only while it and its halo hold one id,
-    so each of its trials proposes the site's own id and is skipped anyway, and its
-    random numbers, drawn per (MCS, site), are not consumed by anything else. A flag read
-    during a sublattice is either ``_QUIET`` since that sublattice began (sites of one
-    sublattice are never neighbours, so flips beside it in the same sublattice change no
-    neighbour of its own sites) or already set, which only makes a block visited.
+    A row is done in two passes: first the proposals, a short loop without branches that
+    notes which sites propose another id, then the trials of those alone. The sites of a
+    sublattice row are not neighbours, so no trial of the row changes another's proposal.
+
+    Why skipping is exact: an unmarked site held the id of all its trial neighbours at
+    the last refresh, and none of them has flipped since (a flip marks its neighbours),
+    so its trial proposes its own id and is skipped anyway; its random numbers, drawn
+    per (MCS, site), are not consumed by anything else. The rows of one step are
+    independent (:func:`_wavefront`), so any thread may take any of them.
     """
     n_pick = np.uint64(n_trial)
     lz, ly, lx = z_rows.shape[0], y_rows.shape[0], x_cols.shape[0]
-    nbx = (lx + block - 1) // block
-    for colour in range(colours.shape[0]):
-        z0, nz = colours[colour, 0], colours[colour, 1]
-        y0, ny = colours[colour, 2], colours[colour, 3]
-        x0, nx = colours[colour, 4], colours[colour, 5]
-        x_stop = x0 + 2 * nx
-        for row in prange(nz * ny):
-            z = z0 + 2 * (row // ny)
-            y = y0 + 2 * (row % ny)
+    for step in range(starts.shape[0] - 1):
+        for r in prange(starts[step], starts[step + 1]):
+            z, y, x0, nx = rows[r, 0], rows[r, 1], rows[r, 2], rows[r, 3]
             inner_row = 0 < z < lz - 1 and 0 < y < ly - 1
-            row_blocks = z_near[z, 1] + y_near[y, 1]
-            bx = 0
-            while bx < nbx:
-                if flags[row_blocks + bx] == _QUIET:
-                    bx += 1
-                    continue
-                # a run of active blocks [bx, end) is swept in one loop, as the plain sweep
-                # sweeps a row: short loops per block cost more than they skip
-                end = bx + 1
-                while end < nbx and flags[row_blocks + end] != _QUIET:
-                    end += 1
-                # this sublattice's x (x0 + 2 i, i < nx) in [bx * block, end * block)
-                lo = bx * block
-                x_first = lo + ((x0 - lo) & 1) if x0 <= lo else x0
-                for x in range(x_first, min(end * block, x_stop), 2):
-                    if _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick,
-                              thresholds, key, z, y, x, inner_row):
-                        _mark_near(flags, z_near, y_near, x_near, z, y, x)
-                bx = end
-
-
-@njit(cache=True, inline="always")
-def _wrap(i, length):
-    """i in [-1, length] taken periodically into [0, length)."""
-    return i + length if i < 0 else (i - length if i >= length else i)
-
-
-@njit(cache=True)
-def _box_is_uniform(flat, lz, ly, lx, z_lo, z_hi, y_lo, y_hi, x_lo, x_hi):
-    """Whether the box [z_lo - 1, z_hi] x [y_lo - 1, y_hi] x [x_lo - 1, x_hi] (a block
-    and its halo, wrapped periodically) of the (lz, ly, lx) int32 volume ``flat`` holds
-    one id. Its 8 corners are compared first: a boundary through the box nearly always
-    separates two of them, which spares reading the rest."""
-    z_ends = (_wrap(z_lo - 1, lz), _wrap(z_hi, lz))
-    y_ends = (_wrap(y_lo - 1, ly), _wrap(y_hi, ly))
-    x_ends = (_wrap(x_lo - 1, lx), _wrap(x_hi, lx))
-    first = flat[(z_ends[0] * ly + y_ends[0]) * lx + x_ends[0]]
-    for z in z_ends:
-        for y in y_ends:
-            for x in x_ends:
-                if flat[(z * ly + y) * lx + x] != first:
-                    return False
-    for zz in range(z_lo - 1, z_hi + 1):
-        z = _wrap(zz, lz)
-        for yy in range(y_lo - 1, y_hi + 1):
-            row = (z * ly + _wrap(yy, ly)) * lx
-            for xx in range(x_lo - 1, x_hi + 1):
-                if flat[row + _wrap(xx, lx)] != first:
-                    return False
-    return True
+            base = z_rows[z, 1] + y_rows[y, 1]
+            row = proposing[get_thread_id()]
+            n = _proposing(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key,
+                           z, y, x0, nx, inner_row, marks, groups, marked_only, row)
+            for j in range(n):
+                x = row[j]
+                if _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick,
+                          thresholds, key, z, y, x, inner_row) and marked_only:
+                    _mark_neighbours(marks, groups, z_rows, y_rows, x_cols, trial_columns,
+                                     offsets, n_trial, z, y, x, base + x,
+                                     inner_row and 0 < x < lx - 1)
 
 
 @njit(parallel=True, cache=True)
-def _refresh_flags(flat, shape, flags, block):
-    """Settle the ``_CHANGED`` flags: ``_QUIET`` when the block and its one-site halo
-    (periodic) hold one id, else ``_ACTIVE``. flat (Lz*Ly*Lx,) int32; shape (3,) int64."""
-    lz, ly, lx = shape[0], shape[1], shape[2]
-    nby = (ly + block - 1) // block
-    nbx = (lx + block - 1) // block
-    for b in prange(flags.shape[0]):
-        if flags[b] != _CHANGED:
-            continue
-        bz, by, bx = b // (nby * nbx), (b // nbx) % nby, b % nbx
-        z_lo, y_lo, x_lo = bz * block, by * block, bx * block
-        uniform = _box_is_uniform(flat, lz, ly, lx, z_lo, min(z_lo + block, lz), y_lo,
-                                  min(y_lo + block, ly), x_lo, min(x_lo + block, lx))
-        flags[b] = _QUIET if uniform else _ACTIVE
+def _refresh_marks(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_trial, marks,
+                   groups):
+    """Unmark every marked site whose ``n_trial`` trial neighbours all hold its id; the
+    others stay marked. Returns the number of marked sites. Arguments as in
+    :func:`_sweep_wavefront`; a marks array of ones gives the exact marks."""
+    lz, ly, lx = z_rows.shape[0], y_rows.shape[0], x_cols.shape[0]
+    marked = 0
+    for row in prange(lz * ly):
+        z, y = row // ly, row % ly
+        inner_row = 0 < z < lz - 1 and 0 < y < ly - 1
+        base = z_rows[z, 1] + y_rows[y, 1]
+        for x in range(lx):
+            site = base + x
+            if not marks[site]:
+                continue
+            own = flat[site]
+            uniform = True
+            for j in range(n_trial):
+                if inner_row and 0 < x < lx - 1:
+                    other = flat[site + offsets[j]]
+                else:
+                    other = flat[z_rows[z, trial_columns[j, 0]] + y_rows[y, trial_columns[j, 1]]
+                                 + x_cols[x, trial_columns[j, 2]]]
+                if other != own:
+                    uniform = False
+                    break
+            if uniform:
+                marks[site] = 0
+            else:
+                marked += 1
+    for g in prange(groups.shape[0]):
+        groups[g] = marks[8 * g:8 * g + 8].any()
+    return marked
 
 
 @njit(cache=True)
@@ -379,28 +435,41 @@ def _flat_offsets(shape):
                                 dtype=np.int64)
 
 
-def _block_tables(shape, block):
-    """The blocks of the active sweep: cubes of ``block`` sites a side (shorter at the
-    far end of an axis whose length ``block`` does not divide), numbered in C order.
+def _wavefront(shape, colours, lag=_LAG):
+    """The sublattice sweep as a wavefront over z-planes: rows and steps for
+    :func:`_sweep_wavefront`.
 
-    Returns per-axis (L, 4) int64 tables (see :func:`_mark_near`): per coordinate, the
-    number of distinct blocks holding coordinate - 1, itself, + 1 (periodic) and their
-    flat block offsets, its own first (unused entries 0); and the number of blocks.
+    Sublattice c works on plane (c + k) mod Lz at step k + lag * c, k = 0 .. Lz - 1
+    (each plane once; planes it does not hold give no rows). With lag 3 a site of
+    sublattice c is tried after the sites of sublattices c' < c on its own and both
+    neighbouring planes and before those of c' > c, as in the sweep sublattice after
+    sublattice: the same trials see the same neighbours, so the volume is the same,
+    bitwise. The planes of one step are 2 apart or more and touch no common plane's
+    sites, so the rows of a step are independent. The point: a plane is read from memory
+    once per MCS, while it is in cache for all sublattices, instead of once per
+    sublattice. The shift of one plane per sublattice takes care of the periodic wrap
+    (plane 0 neighbours plane Lz - 1).
+
+    Parameters
+    ----------
+    shape : (Lz, Ly, Lx); colours : (n, 6) int64 from :func:`sublattices`.
+
+    Returns
+    -------
+    rows : (R, 4) int64, one (z, y, x0, nx) per sublattice row, R = sum of nz * ny.
+    starts : (Lz + lag * (n - 1) + 1,) int64, step s owning rows[starts[s]:starts[s + 1]].
     """
-    counts = [-(-length // block) for length in shape]
-    strides = (counts[1] * counts[2], counts[2], 1)
-    tables = []
-    for length, stride in zip(shape, strides):
-        table = np.zeros((length, 4), dtype=np.int64)
-        for i in range(length):
-            near = [i // block * stride]
-            for j in ((i - 1) % length, (i + 1) % length):
-                if j // block * stride not in near:
-                    near.append(j // block * stride)
-            table[i, 0] = len(near)
-            table[i, 1:1 + len(near)] = near
-        tables.append(table)
-    return tables, counts[0] * counts[1] * counts[2]
+    lz = shape[0]
+    rows, starts = [], [0]
+    for step in range(lz + lag * (len(colours) - 1)):
+        for c, (z0, nz, y0, ny, x0, nx) in enumerate(colours):
+            k = step - lag * c
+            z = (c + k) % lz
+            if 0 <= k < lz and z0 <= z < z0 + 2 * nz and (z - z0) % 2 == 0:
+                rows.extend((z, y0 + 2 * j, x0, nx) for j in range(ny))
+        starts.append(len(rows))
+    return (np.array(rows, dtype=np.int64).reshape(-1, 4),
+            np.array(starts, dtype=np.int64))
 
 
 class _Stepper:
@@ -410,17 +479,18 @@ class _Stepper:
     ----------
     volume : (Lz, Ly, Lx) C-contiguous int32, written in place.
     kT, seed, trial_neighbors : as in :func:`simulate` (already checked).
-    active_only : True: an MCS visits only the active blocks (:func:`_sweep_active`), or
-        runs the plain sweep while more than ``full_sweep_above`` of the blocks are
-        active (early growth, where checking blocks only costs; the blocks are then
-        checked every ``recheck_every`` MCS only); False: always the plain full sweep
-        (:func:`_sweep`). The volume is the same, bitwise, either way.
-    block, full_sweep_above, recheck_every : default to ``_BLOCK``,
-        ``_FULL_SWEEP_ABOVE``, ``_RECHECK_EVERY`` (tests change them).
+    active_only : True (the default): the wavefront sweep (:func:`_sweep_wavefront`),
+        trying only the marked sites once fewer than ``marked_below`` of them are marked
+        (counted every ``check_every`` MCS while all are tried; the marks refreshed
+        every ``refresh_every`` MCS while only the marked are); False: the plain sweep,
+        sublattice after sublattice (:func:`_sweep`), the reference. The volume is the
+        same, bitwise, either way.
+    marked_below, check_every, refresh_every : default to ``_MARKED_BELOW``,
+        ``_CHECK_EVERY``, ``_REFRESH_EVERY`` (tests change them).
     """
 
-    def __init__(self, volume, kT, seed, trial_neighbors, active_only=True, block=None,
-                 full_sweep_above=None, recheck_every=None):
+    def __init__(self, volume, kT, seed, trial_neighbors, active_only=True,
+                 marked_below=None, check_every=None, refresh_every=None):
         self.flat = volume.reshape(-1)  # a view: the kernels write into ``volume``
         self.tables = _wrapped_tables(volume.shape)
         self.offsets = _flat_offsets(volume.shape)
@@ -429,41 +499,45 @@ class _Stepper:
         self.seed = np.uint64(seed % (1 << 64))
         self.trial_neighbors = trial_neighbors
         self.active_only = active_only
-        self.fraction = 1.0  # share of active blocks at the last check
+        self.fraction = 1.0  # share of marked sites at the last count
         if active_only:
-            self.block = _BLOCK if block is None else int(block)
-            self.full_sweep_above = (_FULL_SWEEP_ABOVE if full_sweep_above is None
-                                     else float(full_sweep_above))
-            self.recheck_every = _RECHECK_EVERY if recheck_every is None else int(recheck_every)
-            self.block_tables, n_blocks = _block_tables(volume.shape, self.block)
-            self.shape = np.array(volume.shape, dtype=np.int64)
-            self.flags = np.full(n_blocks, _CHANGED, dtype=np.uint8)  # all to be checked
-            self._check()
+            self.marked_below = _MARKED_BELOW if marked_below is None else float(marked_below)
+            self.check_every = _CHECK_EVERY if check_every is None else int(check_every)
+            self.refresh_every = _REFRESH_EVERY if refresh_every is None else int(refresh_every)
+            self.rows, self.starts = _wavefront(volume.shape, self.colours)
+            self.marks = np.ones(volume.size, dtype=np.uint8)
+            self.groups = np.ones(-(-volume.size // 8), dtype=np.uint8)
+            self.proposing = np.zeros((numba.config.NUMBA_NUM_THREADS, volume.shape[2]),
+                                      dtype=np.int64)
+            self._refresh()
 
-    def _check(self):
-        _refresh_flags(self.flat, self.shape, self.flags, self.block)
-        self.fraction = np.count_nonzero(self.flags) / self.flags.size
-        self.unchecked = 0
+    def _refresh(self):
+        marked = _refresh_marks(self.flat, *self.tables, _TRIAL_COLUMNS, self.offsets,
+                                self.trial_neighbors, self.marks, self.groups)
+        self.fraction = marked / self.marks.size
+        self.marked_only = self.fraction < self.marked_below
+        self.since_refresh = 0
 
     def step(self, step):
         """Run MCS number ``step`` (1-based; it picks the random numbers)."""
         key = np.uint64(_step_key(self.seed, np.uint64(step)))
-        if self.active_only and self.fraction <= self.full_sweep_above:
-            _sweep_active(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.offsets,
-                          self.trial_neighbors, self.thresholds, key, self.flags,
-                          *self.block_tables, self.block)
-            self._check()
+        if not self.active_only:
+            _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.offsets,
+                   self.trial_neighbors, self.thresholds, key)
             return
-        _sweep(self.flat, *self.tables, self.colours, _TRIAL_COLUMNS, self.offsets,
-               self.trial_neighbors, self.thresholds, key)
-        if self.active_only:
-            self.flags[:] = _CHANGED  # anything may have changed anywhere
-            self.unchecked += 1
-            if self.unchecked >= self.recheck_every:
-                self._check()
+        _sweep_wavefront(self.flat, *self.tables, self.rows, self.starts, _TRIAL_COLUMNS,
+                         self.offsets, self.trial_neighbors, self.thresholds, key,
+                         self.marks, self.groups, self.marked_only, self.proposing)
+        self.since_refresh += 1
+        if self.marked_only and self.since_refresh >= self.refresh_every:
+            self._refresh()
+        elif not self.marked_only and self.since_refresh >= self.check_every:
+            self.marks[:] = 1  # not kept while every site is tried: count afresh
+            self.groups[:] = 1
+            self._refresh()
 
-    def active_fraction(self):
-        """Share of the blocks found active at the last check (1.0 for the plain sweep)."""
+    def marked_fraction(self):
+        """Share of the sites marked at the last refresh (1.0 for the plain sweep)."""
         return self.fraction
 
 
@@ -667,8 +741,9 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
         the state is written there (atomically) every ``checkpoint_every`` seconds; the
         file is removed when the run completes.
     checkpoint_every : float >= 0, seconds between checkpoints (0: after every MCS).
-    active_only : visit only the blocks of sites that can change (the default); False
-        runs the plain full sweep, for tests and timings. Same volume either way.
+    active_only : the wavefront sweep, trying only the sites that can change once they
+        are few (the default); False runs the plain sweep, sublattice after sublattice,
+        for tests and timings. Same volume either way.
 
     Returns
     -------

@@ -1,7 +1,8 @@
-"""Tests of the Potts kernel at scale (issue 13): the active sweep gives the plain sweep's
-volume bitwise, and a checkpointed run resumes to the same volume."""
+"""Tests of the Potts kernel at scale: the wavefront sweep, trying only the marked sites,
+gives the plain sweep's volume bitwise, and a checkpointed run resumes to the same volume."""
 
 import hashlib
+import itertools
 import os
 import signal
 import subprocess
@@ -25,7 +26,7 @@ def _digest(volume):
 
 def _voronoi(shape, n_grains, seed):
     """(Lz, Ly, Lx) int32: the periodic Voronoi cells of ``n_grains`` random points, so
-    that most blocks start quiet and flips must wake them up."""
+    that most sites start unmarked and flips must mark them."""
     rng = np.random.default_rng(seed)
     size = np.array(shape)
     points = rng.integers(0, size, (n_grains, 3))
@@ -35,10 +36,10 @@ def _voronoi(shape, n_grains, seed):
     return ((gap**2).sum(-1).argmin(1) * 7 + 3).astype(np.int32).reshape(shape)
 
 
-# --------------------------------------------------------------------------- active sweep
+# --------------------------------------------------------------------------- fast sweep
 
-# Volumes of kernel version 1 (the plain sweep before the active one existed): the
-# default path must keep giving them.
+# Volumes of kernel version 1 (the plain sweep before the fast one existed): the default
+# path must keep giving them.
 _VERSION_1 = [
     (((17, 20, 22), 12, dict(seed=3)), "960db6a3c84aad8c"),
     (((15, 16, 13), 30, dict(seed=7, kT=0, trial_neighbors=26)), "c8d9340075f5a1ab"),
@@ -57,81 +58,123 @@ def test_volumes_of_kernel_version_1_are_kept(args, digest):
         assert _digest(volume) == digest, active_only
 
 
-@pytest.mark.parametrize("shape, block, kT, trial_neighbors, seed", [
-    ((24, 24, 24), 4, 0.5, 18, 0),
-    ((24, 24, 24), 8, 0.0, 26, 1),
-    ((21, 22, 23), 3, 0.5, 26, 2),   # odd sides: the wrap colour, blocks cut short
-    ((15, 16, 13), 2, 1.0, 18, 3),
-    ((9, 2, 5), 3, 0.5, 26, 4),      # a side of 2: neighbours seen twice through the wrap
-    ((17, 20, 22), 5, 0.0, 18, 5),   # an odd block side
+def _exact_marks(volume, trial_neighbors):
+    """(Lz, Ly, Lx) bool: the sites with a trial neighbour of another id (periodic)."""
+    marks = np.zeros(volume.shape, bool)
+    for offset in potts._neighbour_offsets()[:trial_neighbors]:
+        marks |= np.roll(volume, tuple(-offset), axis=(0, 1, 2)) != volume
+    return marks
+
+
+@pytest.mark.parametrize("shape, kT, trial_neighbors, seed, refresh_every", [
+    ((24, 24, 24), 0.5, 18, 0, 5),
+    ((24, 24, 24), 0.0, 26, 1, 1),
+    ((21, 22, 23), 0.5, 26, 2, 3),   # odd sides: the wrap colour
+    ((15, 16, 13), 1.0, 18, 3, 7),
+    ((9, 2, 5), 0.5, 26, 4, 2),      # a side of 2: neighbours seen twice through the wrap
+    ((2, 3, 3), 0.5, 18, 6, 4),      # fewer planes than the wavefront's lag
+    ((17, 20, 22), 0.0, 18, 5, 10),
 ])
-def test_active_sweep_equals_plain_sweep_every_mcs(shape, block, kT, trial_neighbors, seed):
+def test_marked_sweep_equals_plain_sweep_every_mcs(shape, kT, trial_neighbors, seed,
+                                                   refresh_every):
     start = _voronoi(shape, 2 + seed % 2, seed)
     noise = np.random.default_rng(seed).random(shape) < 0.05  # lone sites to flip
     start[noise] = np.arange(noise.sum())
-    plain, active = start.copy(), start.copy()
+    plain, fast_volume = start.copy(), start.copy()
     full = potts._Stepper(plain, kT, seed, trial_neighbors, active_only=False)
-    fast = potts._Stepper(active, kT, seed, trial_neighbors, active_only=True, block=block,
-                          full_sweep_above=1.0)  # never fall back on the plain sweep
+    fast = potts._Stepper(fast_volume, kT, seed, trial_neighbors, marked_below=1.01,
+                          refresh_every=refresh_every)  # only marked sites, from the start
     fractions = []
     for step in range(1, 41):
-        fractions.append(fast.active_fraction())
+        assert fast.marked_only
+        fractions.append(fast.marked_fraction())
         full.step(step)
         fast.step(step)
-        assert np.array_equal(plain, active), step
-    assert not np.array_equal(active, start)  # the lone sites, at least, were taken
-    if min(shape) > 2 * block + 2:  # a test only when blocks are actually skipped
-        assert min(fractions) < 1.0, fractions
+        assert np.array_equal(plain, fast_volume), step
+    assert not np.array_equal(fast_volume, start)  # the lone sites, at least, were taken
+    if min(shape) > 4:  # a test only when sites are actually skipped
+        assert min(fractions) < 0.9, fractions
 
 
-def test_active_sweep_from_unique_ids_with_small_blocks():
+def test_marked_sweep_from_unique_ids():
     shape = (20, 21, 19)
     plain = potts.simulate(shape, 60, seed=8, kT=0.5, active_only=False, progress=False)
     volume = np.arange(np.prod(shape), dtype=np.int32).reshape(shape)
-    fast = potts._Stepper(volume, 0.5, 8, 18, active_only=True, block=2, full_sweep_above=1.0)
+    fast = potts._Stepper(volume, 0.5, 8, 18, marked_below=1.01)
     for step in range(1, 61):
         fast.step(step)
     assert np.array_equal(volume, plain.volume)
-    assert fast.active_fraction() < 1.0
+    assert fast.marked_fraction() < 1.0
 
 
-def test_switching_between_the_sweeps_changes_nothing():
-    """The default stepper runs the plain sweep while most blocks are active and the
-    active one after: the same volume as either alone."""
+def test_switching_between_all_and_marked_sites_changes_nothing():
+    """The default stepper tries every site while most are marked and only the marked
+    ones after: the same volume as the plain sweep."""
     shape = (24, 24, 24)
     start = _voronoi(shape, 2, 9)
-    start[::5, ::3, ::4] = 1  # noise: most blocks active at first, quiet later
+    start[::5, ::3, ::4] = 1  # noise: most sites marked at first, few later
     volumes, used = {}, {}
     for name, kwargs in (("plain", dict(active_only=False)),
-                         ("mixed", dict(block=2, full_sweep_above=0.75, recheck_every=3)),
-                         ("active", dict(block=2, full_sweep_above=1.0))):
+                         ("mixed", dict(marked_below=0.3, check_every=3, refresh_every=2)),
+                         ("marked", dict(marked_below=1.01))):
         volume = start.copy()
         stepper = potts._Stepper(volume, 0.5, 2, 18, **kwargs)
-        fractions = []
+        modes = []
         for step in range(1, 31):
-            fractions.append(stepper.active_fraction())
+            modes.append(getattr(stepper, "marked_only", None))
             stepper.step(step)
-        volumes[name], used[name] = volume, fractions
-    assert max(used["mixed"]) > 0.75 > min(used["mixed"]), used  # both sweeps were used
+        volumes[name], used[name] = volume, modes
+    assert False in used["mixed"] and True in used["mixed"], used  # both sweeps were used
     assert np.array_equal(volumes["plain"], volumes["mixed"])
-    assert np.array_equal(volumes["plain"], volumes["active"])
+    assert np.array_equal(volumes["plain"], volumes["marked"])
 
 
-def test_quiet_blocks_are_uniform_with_their_halo():
+@pytest.mark.parametrize("trial_neighbors", [18, 26])
+def test_marks_hold_every_site_that_can_change(trial_neighbors):
+    """Right after a refresh the marks are exactly the sites with a trial neighbour of
+    another id; between refreshes they hold at least those."""
     volume = _voronoi((16, 18, 20), 4, 3)
-    stepper = potts._Stepper(volume, 0.5, 1, 26, block=4, full_sweep_above=1.0)
-    for step in range(1, 6):
+    stepper = potts._Stepper(volume, 0.5, 1, trial_neighbors, marked_below=1.01,
+                             refresh_every=4)
+    for step in range(1, 13):
         stepper.step(step)
-    nbz, nby, nbx = 4, 5, 5
-    flags = stepper.flags.reshape(nbz, nby, nbx)
-    assert (flags == potts._QUIET).any() and (flags == potts._ACTIVE).any()
-    for bz, by, bx in np.ndindex(flags.shape):
-        box = np.roll(volume, (1 - 4 * bz, 1 - 4 * by, 1 - 4 * bx), axis=(0, 1, 2))
-        box = box[:min(4, 16 - 4 * bz) + 2, :min(4, 18 - 4 * by) + 2, :min(4, 20 - 4 * bx) + 2]
-        assert (flags[bz, by, bx] == potts._QUIET) == (box == box.flat[0]).all()
+        marks = stepper.marks.reshape(volume.shape).astype(bool)
+        exact = _exact_marks(volume, trial_neighbors)
+        assert not (exact & ~marks).any(), step
+        # a group of 8 flat sites is flagged when one of them is marked
+        groups = np.pad(stepper.marks, (0, -volume.size % 8)).reshape(-1, 8).any(1)
+        assert not (groups & ~stepper.groups.astype(bool)).any(), step
+        if step % 4 == 0:
+            assert np.array_equal(marks, exact), step
+            assert np.array_equal(stepper.groups.astype(bool), groups), step
+            assert stepper.marked_fraction() == pytest.approx(exact.mean())
+    assert 0 < exact.mean() < 0.9  # some sites marked, some not
 
 
-def test_active_sweep_same_volume_with_two_threads():
+@pytest.mark.parametrize("shape", [(2, 3, 5), (3, 4, 4), (9, 8, 7), (16, 6, 6), (21, 5, 4)])
+def test_wavefront_tries_every_site_once_and_a_step_touches_no_plane_twice(shape):
+    colours = potts.sublattices(shape)
+    rows, starts = potts._wavefront(shape, colours)
+    tried = np.zeros(shape, int)
+    colour_of = {}
+    for c, (z0, nz, y0, ny, x0, nx) in enumerate(colours):
+        for z in range(z0, z0 + 2 * nz, 2):
+            for y in range(y0, y0 + 2 * ny, 2):
+                colour_of[z, y, x0] = c
+    for step in range(len(starts) - 1):
+        planes = {}
+        for z, y, x0, nx in rows[starts[step]:starts[step + 1]]:
+            tried[z, y, x0:x0 + 2 * nx:2] += 1
+            planes.setdefault(colour_of[z, y, x0], set()).add(z)
+        # one plane per sublattice and step; those of two sublattices 2 apart or more
+        assert all(len(p) == 1 for p in planes.values())
+        zs = [p.pop() for p in planes.values()]
+        for a, b in itertools.combinations(zs, 2):
+            assert min((a - b) % shape[0], (b - a) % shape[0]) >= 2, (step, zs)
+    assert (tried == 1).all()
+
+
+def test_fast_sweep_same_volume_with_two_threads():
     """Numba's thread count is fixed at start-up: a child process with 2 threads."""
     script = textwrap.dedent("""
         import hashlib, sys
@@ -140,7 +183,7 @@ def test_active_sweep_same_volume_with_two_threads():
         sys.path.insert(0, "tests")
         from test_potts_scale import _voronoi
         volume = _voronoi((22, 23, 24), 5, 1)
-        stepper = potts._Stepper(volume, 0.5, 6, 18, block=4, full_sweep_above=1.0)
+        stepper = potts._Stepper(volume, 0.5, 6, 18, marked_below=1.01)
         for step in range(1, 31):
             stepper.step(step)
         print(hashlib.sha256(volume.tobytes()).hexdigest()[:16])
