@@ -147,6 +147,16 @@ SCHEMA: dict[str, Any] = {
         "trial_neighbors": choice(18, (18, 26),
                                   "Neighbours a trial index is drawn from: 18 (paper) or 26."),
     },
+    "clock": {  # chapter 01, "The MCS clock" (grainlib.mcs_clock); kT, trial_neighbors: potts'
+        "size": integer(64, "Lattice edge L of the two L^3 volumes compared: the sublattice "
+                        "sweep's and the serial random-site kernel's (about 10 million trials "
+                        "a second on one core: L = 64 compared up to MCS 400 takes some "
+                        "15 s).", lo=8),
+        "snapshots": integers([25, 50, 100, 200, 400], "MCS at which both kernels' mean grain "
+                              "volumes are compared; each sweep snapshot is also paired with "
+                              "the random-site snapshot of the nearest mean grain volume.",
+                              lo=1),
+    },
     "data": {
         "source": choice("surrogate", ("surrogate", "folder", "hdf5", "iron-sections"),
                          "Where the real micrographs come from: the embedded surrogate "

@@ -120,6 +120,46 @@ def growth_kinetics(table: pd.DataFrame, volume_fit=None, area_fit=None, t_min: 
     return _save(fig, path)
 
 
+def mcs_clock(sweep: dict, random_site: dict, ks: pd.DataFrame | None = None,
+              names=("sublattice sweep", "random site"), path=None):
+    """Cumulative distributions of the three normalised grain statistics of two volumes
+    of equal mean grain size: the sweep's and the random-site kernel's (chapter 01, "The
+    MCS clock").
+
+    Parameters
+    ----------
+    sweep, random_site : from :func:`grainlib.mcs_clock.normalised_distributions`
+        (``volume``, ``area``: values over their mean; ``edges``: neighbour counts).
+    ks : optional table indexed by quantity (``grainlib.mcs_clock.QUANTITIES``) with a
+        column ``KS statistic``, e.g. one pair's rows of ``Comparison.ks``; written in the
+        panel titles.
+    names : legend names of the two volumes.
+    path : where to save the figure (PNG), or None.
+
+    Returns
+    -------
+    matplotlib Figure with three panels.
+    """
+    panels = (("volume", "volume / mean", "3D grain volume / mean", "upper left"),
+              ("area", "area / mean", "section grain area / mean", "lower right"),
+              ("edges", "edges", "neighbours of a section grain", "lower right"))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, (key, quantity, label, corner) in zip(axes, panels):
+        for values, name, colour in ((sweep[key], names[0], "C0"),
+                                     (random_site[key], names[1], "C3")):
+            ax.ecdf(values, color=colour, lw=1.5, label=f"{name} ({len(values)} grains)")
+        title = label if ks is None else f"{label} (KS {ks.loc[quantity, 'KS statistic']:.3f})"
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8, loc=corner)
+    axes[0].set_xscale("log")
+    axes[0].set_ylabel("cumulative share of grains")
+    axes[2].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 def fig5_grain_statistics(real: pd.DataFrame, simulated: pd.DataFrame, ks: pd.DataFrame | None = None,
                           names=("real", "simulated"), path=None):
     """Fig. 5: normalised grain area and grain edge-number distributions, real vs simulated.

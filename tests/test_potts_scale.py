@@ -373,25 +373,3 @@ def test_checkpoint_every_is_checked():
     with pytest.raises(ValueError, match="checkpoint_every"):
         potts.simulate((4, 4, 4), 2, checkpoint_every=-1, progress=False)
 
-
-# --------------------------------------------------------------------------- random-site kernel
-
-
-def test_random_site_kernel_of_the_benchmarks():
-    """benchmarks/potts_random_site.py (the protocol's order, for the MCS clock): at kT 0
-    the energy never rises, grains grow, and a seed gives one volume."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from potts_random_site import simulate_random_site
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    steps = list(range(1, 9))
-    result = simulate_random_site((12, 13, 14), 8, kT=0, seed=2, snapshots=steps)
-    energies = [potts.energy(result.snapshots[s]) for s in steps]
-    assert energies[0] < potts.energy(np.arange(12 * 13 * 14).reshape(12, 13, 14))
-    assert all(b <= a for a, b in zip(energies, energies[1:])), energies
-    assert len(np.unique(result.volume)) < 12 * 13 * 14 / 5
-    again = simulate_random_site((12, 13, 14), 8, kT=0, seed=2)
-    assert np.array_equal(again.volume, result.volume)
-    hot = simulate_random_site((12, 13, 14), 8, kT=0.5, seed=2, trial_neighbors=26)
-    assert not np.array_equal(hot.volume, result.volume)
