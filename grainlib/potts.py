@@ -28,11 +28,13 @@ acceptance draw (high 32 bits). There is no shared generator state, so a seed gi
 same volume whatever the number of threads.
 
 Wavefront order. Sweeping sublattice after sublattice through the whole volume reads it
-from memory once per sublattice. The default sweep (:func:`_sweep_wavefront`) runs the
-sublattices as a wavefront over z-planes instead, each a few planes behind the one
-before (:func:`_wavefront`): a plane is read once per MCS, while it is in cache for all
+from memory once per sublattice. The default sweep (:func:`_sweep_wavefront`) runs them
+plane by plane instead, the sublattices of the odd planes one plane behind those of the
+even ones (:func:`_wavefront`): a plane is read once per MCS, while it is in cache for all
 of them, and every trial still sees its neighbours of earlier sublattices updated and
 those of later ones not yet, so the volume is the plain sweep's (:func:`_sweep`), bitwise.
+Each row of a sublattice is done in two passes: the proposals, in a short loop without
+branches, then the trials of the sites that propose another id.
 
 Skipping what cannot change. A trial can only change a site if one of its trial neighbours
 holds another id. One byte per site marks the sites that may: every flip marks the site
@@ -195,10 +197,10 @@ def _trial(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, thresho
                           new)
     else:
         de = _site_delta(flat, z_rows, y_rows, x_cols, z, y, x, old, new)
-    if de <= 0 or (h >> _S32) < thresholds[de]:
-        flat[site] = new
-        return True
-    return False
+    # thresholds[0] = 2**32 accepts any dE <= 0; no branch: acceptance is unpredictable
+    accepted = (h >> _S32) < thresholds[max(de, 0)]
+    flat[site] = new if accepted else old
+    return accepted
 
 
 @njit(parallel=True, cache=True)
@@ -233,16 +235,15 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_tria
                        thresholds, key, z, y, x0 + 2 * i, inner_row)
 
 
-# Lag, in steps of the wavefront, between one sublattice and the next (:func:`_wavefront`).
-_LAG = 3
-
-# Speed settings of the default stepper (chosen on L = 200 states at MCS 1000-5000), the
-# volume does not depend on them: the share of marked sites below which an MCS tries only
-# the marked sites; the MCS between counts of the marks while every site is tried; the
-# MCS between refreshes of the marks while only marked sites are tried.
-_MARKED_BELOW = 0.2
+# Speed settings of the default stepper, the volume does not depend on them: the share of
+# marked sites below which an MCS tries only the marked sites; the MCS between counts of
+# the marks while every site is tried; the MCS between refreshes of the marks while only
+# marked sites are tried. Chosen on L = 200 states, 2 threads, ms per MCS (every site /
+# marked only, refreshed every 40): MCS 1000, 23 % marked: 26.5 / 30.1; MCS 3000, 13.5 %:
+# 24.5 / 22.3; MCS 5000, 10.7 %: 21.5 / 17.3.
+_MARKED_BELOW = 0.13
 _CHECK_EVERY = 50
-_REFRESH_EVERY = 5
+_REFRESH_EVERY = 40
 
 
 @njit(cache=True, inline="always")
@@ -335,8 +336,8 @@ def _sweep_wavefront(flat, z_rows, y_rows, x_cols, rows, starts, trial_columns, 
 
     The arguments are those of :func:`_sweep`, with the sublattices given as rows:
     rows (R, 4) int64, one (z, y, x0, nx) per row of a sublattice in one plane, its sites
-    (z, y, x0 + 2 i) for i < nx; starts (S + 1,) int64, the rows of step s being
-    rows[starts[s]:starts[s + 1]]. marks (Lz*Ly*Lx,) uint8: 1 where a trial may change
+    (z, y, x0 + 2 i) for i < nx; starts (P + 1,) int64, the rows of phase p being
+    rows[starts[p]:starts[p + 1]], run one phase after the other. marks (Lz*Ly*Lx,) uint8: 1 where a trial may change
     the site (:func:`_refresh_marks`); groups (ceil(Lz*Ly*Lx / 8),) uint8: 1 where one
     of the 8 sites [8 g, 8 g + 8) of the flat volume is marked, so that unmarked
     stretches are passed over 8 sites at a time. marked_only: try only the marked sites,
@@ -350,13 +351,13 @@ def _sweep_wavefront(flat, z_rows, y_rows, x_cols, rows, starts, trial_columns, 
     Why skipping is exact: an unmarked site held the id of all its trial neighbours at
     the last refresh, and none of them has flipped since (a flip marks its neighbours),
     so its trial proposes its own id and is skipped anyway; its random numbers, drawn
-    per (MCS, site), are not consumed by anything else. The rows of one step are
+    per (MCS, site), are not consumed by anything else. The rows of one phase are
     independent (:func:`_wavefront`), so any thread may take any of them.
     """
     n_pick = np.uint64(n_trial)
     lz, ly, lx = z_rows.shape[0], y_rows.shape[0], x_cols.shape[0]
-    for step in range(starts.shape[0] - 1):
-        for r in prange(starts[step], starts[step + 1]):
+    for phase in range(starts.shape[0] - 1):
+        for r in prange(starts[phase], starts[phase + 1]):
             z, y, x0, nx = rows[r, 0], rows[r, 1], rows[r, 2], rows[r, 3]
             inner_row = 0 < z < lz - 1 and 0 < y < ly - 1
             base = z_rows[z, 1] + y_rows[y, 1]
@@ -437,20 +438,19 @@ def _flat_offsets(shape):
                                 dtype=np.int64)
 
 
-def _wavefront(shape, colours, lag=_LAG):
-    """The sublattice sweep as a wavefront over z-planes: rows and steps for
-    :func:`_sweep_wavefront`.
+def _wavefront(shape, colours):
+    """The sublattice sweep as a wavefront over z-planes: the rows of
+    :func:`_sweep_wavefront`, in phases.
 
-    Sublattice c works on plane (c + k) mod Lz at step k + lag * c, k = 0 .. Lz - 1
-    (each plane once; planes it does not hold give no rows). With lag 3 a site of
-    sublattice c is tried after the sites of sublattices c' < c on its own and both
-    neighbouring planes and before those of c' > c, as in the sweep sublattice after
-    sublattice: the same trials see the same neighbours, so the volume is the same,
-    bitwise. The planes of one step are 2 apart or more and touch no common plane's
-    sites, so the rows of a step are independent. The point: a plane is read from memory
-    once per MCS, while it is in cache for all sublattices, instead of once per
-    sublattice. The shift of one plane per sublattice takes care of the periodic wrap
-    (plane 0 neighbours plane Lz - 1).
+    A sublattice's sites lie on the even planes, the odd ones or (odd Lz) the last plane
+    alone, and a trial reads the planes next to its own. So the sweep, sublattice after
+    sublattice, is kept exactly when plane by plane: for t = 0, 1, ..., the sublattices of
+    the even planes, one after the other, on plane 2 t; then those of the odd planes on
+    plane 2 t - 1, whose neighbours 2 t - 2 and 2 t are then done by the even sublattices
+    and not yet touched by later ones; the last plane's sublattices at the end. Every trial
+    sees the same neighbours as in :func:`_sweep`, so the volume is the same, bitwise. The
+    point: about three planes are in use at a time and stay in cache for all sublattices,
+    where the plain sweep reads the volume from memory once per sublattice.
 
     Parameters
     ----------
@@ -459,16 +459,23 @@ def _wavefront(shape, colours, lag=_LAG):
     Returns
     -------
     rows : (R, 4) int64, one (z, y, x0, nx) per sublattice row, R = sum of nz * ny.
-    starts : (Lz + lag * (n - 1) + 1,) int64, step s owning rows[starts[s]:starts[s + 1]].
+    starts : (P + 1,) int64: phase p, the rows of one sublattice on one plane, owns
+        rows[starts[p]:starts[p + 1]]; its rows are independent of each other.
     """
     lz = shape[0]
+    z_classes = _axis_colours(lz)  # even planes, odd planes, and the last for odd Lz
+    members = [[c for c in colours if (c[0], c[1]) == zc] for zc in z_classes]
+    phases = []
+    for t in range(lz // 2 + 1):
+        if t < lz // 2:
+            phases += [(c, 2 * t) for c in members[0]]
+        if t >= 1:
+            phases += [(c, 2 * t - 1) for c in members[1]]
+    if len(members) == 3:
+        phases += [(c, lz - 1) for c in members[2]]
     rows, starts = [], [0]
-    for step in range(lz + lag * (len(colours) - 1)):
-        for c, (z0, nz, y0, ny, x0, nx) in enumerate(colours):
-            k = step - lag * c
-            z = (c + k) % lz
-            if 0 <= k < lz and z0 <= z < z0 + 2 * nz and (z - z0) % 2 == 0:
-                rows.extend((z, y0 + 2 * j, x0, nx) for j in range(ny))
+    for (z0, nz, y0, ny, x0, nx), z in phases:
+        rows.extend((z, y0 + 2 * j, x0, nx) for j in range(ny))
         starts.append(len(rows))
     return (np.array(rows, dtype=np.int64).reshape(-1, 4),
             np.array(starts, dtype=np.int64))

@@ -152,7 +152,7 @@ def test_marks_hold_every_site_that_can_change(trial_neighbors):
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 5), (3, 4, 4), (9, 8, 7), (16, 6, 6), (21, 5, 4)])
-def test_wavefront_tries_every_site_once_and_a_step_touches_no_plane_twice(shape):
+def test_wavefront_tries_every_site_once_plane_by_plane(shape):
     colours = potts.sublattices(shape)
     rows, starts = potts._wavefront(shape, colours)
     tried = np.zeros(shape, int)
@@ -161,17 +161,23 @@ def test_wavefront_tries_every_site_once_and_a_step_touches_no_plane_twice(shape
         for z in range(z0, z0 + 2 * nz, 2):
             for y in range(y0, y0 + 2 * ny, 2):
                 colour_of[z, y, x0] = c
-    for step in range(len(starts) - 1):
-        planes = {}
-        for z, y, x0, nx in rows[starts[step]:starts[step + 1]]:
+    done = []  # (sublattice, plane) of each phase
+    for phase in range(len(starts) - 1):
+        tasks = {(colour_of[z, y, x0], z) for z, y, x0, _ in rows[starts[phase]:starts[phase + 1]]}
+        assert len(tasks) == 1  # one sublattice on one plane
+        done.append(tasks.pop())
+        for z, y, x0, nx in rows[starts[phase]:starts[phase + 1]]:
             tried[z, y, x0:x0 + 2 * nx:2] += 1
-            planes.setdefault(colour_of[z, y, x0], set()).add(z)
-        # one plane per sublattice and step; those of two sublattices 2 apart or more
-        assert all(len(p) == 1 for p in planes.values())
-        zs = [p.pop() for p in planes.values()]
-        for a, b in itertools.combinations(zs, 2):
-            assert min((a - b) % shape[0], (b - a) % shape[0]) >= 2, (step, zs)
     assert (tried == 1).all()
+    # the plain sweep's order where it matters: a sublattice on a plane comes after the
+    # earlier sublattices and before the later ones on that plane and the next ones
+    order = {task: i for i, task in enumerate(done)}
+    lz = shape[0]
+    for (c, z), i in order.items():
+        for (c2, z2), j in order.items():
+            near = min((z - z2) % lz, (z2 - z) % lz) <= 1
+            if near and c2 < c:
+                assert j < i, ((c2, z2), (c, z))
 
 
 def test_fast_sweep_same_volume_with_two_threads():
