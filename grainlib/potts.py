@@ -337,10 +337,10 @@ def _sweep_wavefront(flat, z_rows, y_rows, x_cols, rows, starts, trial_columns, 
     The arguments are those of :func:`_sweep`, with the sublattices given as rows:
     rows (R, 4) int64, one (z, y, x0, nx) per row of a sublattice in one plane, its sites
     (z, y, x0 + 2 i) for i < nx; starts (P + 1,) int64, the rows of phase p being
-    rows[starts[p]:starts[p + 1]], run one phase after the other. marks (Lz*Ly*Lx,) uint8: 1 where a trial may change
-    the site (:func:`_refresh_marks`); groups (ceil(Lz*Ly*Lx / 8),) uint8: 1 where one
-    of the 8 sites [8 g, 8 g + 8) of the flat volume is marked, so that unmarked
-    stretches are passed over 8 sites at a time. marked_only: try only the marked sites,
+    rows[starts[p]:starts[p + 1]], run one phase after the other. marks (Lz*Ly*Lx,)
+    uint8: 1 where a trial may change the site (:func:`_refresh_marks`); groups
+    (ceil(Lz*Ly*Lx / 8),) uint8: 1 where one of the 8 sites [8 g, 8 g + 8) of the flat
+    volume is marked, so that unmarked stretches are passed over 8 sites at a time. marked_only: try only the marked sites,
     and mark every flip's neighbourhood; False: try every site, leave the marks alone.
     proposing (threads, >= max nx) int64: scratch rows, one per thread.
 
@@ -390,9 +390,10 @@ def _refresh_marks(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_trial
             if not marks[site]:
                 continue
             own = flat[site]
+            inner = inner_row and 0 < x < lx - 1
             uniform = True
             for j in range(n_trial):
-                if inner_row and 0 < x < lx - 1:
+                if inner:
                     other = flat[site + offsets[j]]
                 else:
                     other = flat[z_rows[z, trial_columns[j, 0]] + y_rows[y, trial_columns[j, 1]]
