@@ -239,9 +239,10 @@ def _sweep(flat, z_rows, y_rows, x_cols, colours, trial_columns, offsets, n_tria
 # marked sites below which an MCS tries only the marked sites; the MCS between counts of
 # the marks while every site is tried; the MCS between refreshes of the marks while only
 # marked sites are tried. Chosen on L = 200 states, 2 threads, ms per MCS (every site /
-# marked only, refreshed every 40): MCS 1000, 23 % marked: 26.5 / 30.1; MCS 3000, 13.5 %:
-# 24.5 / 22.3; MCS 5000, 10.7 %: 21.5 / 17.3.
-_MARKED_BELOW = 0.13
+# marked only, refreshed every 40): MCS 1000, 23 % marked: 22.2 / 31.1; MCS 3000, 13.5 %:
+# 19.1 / 23.1; MCS 5000, 10.7 %: 18.3 / 19.9; the two meet near 9 % (on 1 thread, near
+# 20 %): in the paper's 5000 MCS at L = 400 every site is tried throughout.
+_MARKED_BELOW = 0.09
 _CHECK_EVERY = 50
 _REFRESH_EVERY = 40
 
@@ -314,13 +315,18 @@ def _proposing(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key
         out[n] = x
         n += _proposes(flat, z_rows, y_rows, x_cols, trial_columns, offsets, n_pick, key,
                        z, y, x, base + x, False)
-    u = key + np.uint64(base + x0 + 2 * lo) * _GOLDEN
-    for i in range(lo, hi):
-        site = base + x0 + 2 * i
+    # unsigned indices here: numba then leaves out its test for negative ones (a quarter
+    # of this loop's time)
+    x = x0 + 2 * lo
+    site = np.uint64(base + x)
+    u = key + site * _GOLDEN
+    for _ in range(lo, hi):
         k = ((_mix64(u) & _LOW32) * n_pick) >> _S32
+        out[np.uint64(n)] = x
+        n += flat[np.uint64(np.int64(site) + offsets[k])] != flat[site]
+        x += 2
+        site += np.uint64(2)
         u += _GOLDEN + _GOLDEN
-        out[n] = x0 + 2 * i
-        n += flat[site + offsets[k]] != flat[site]
     for i in range(hi, nx):
         x = x0 + 2 * i
         out[n] = x
