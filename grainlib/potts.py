@@ -165,8 +165,8 @@ def _inner_delta(flat, site, plane, row, old, new):
     de = 0
     for dz in (-plane, 0, plane):
         for dy in (-row, 0, row):
-            centre = site + dz + dy
-            for s in (flat[centre - 1], flat[centre], flat[centre + 1]):
+            centre = np.uint64(site + dz + dy)  # unsigned: no test for negative indices
+            for s in (flat[centre - np.uint64(1)], flat[centre], flat[centre + np.uint64(1)]):
                 de += np.int64(s == old) - np.int64(s == new)
     return de - 1
 
