@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROFILE ?= demo
 
-# Downloaded data sets (grainlib.data) stay in the user's cache, shared with `python -m
+# Downloaded data sets (grainlib.data.public) stay in the user's cache, shared with `python -m
 # grainlib data` outside make and kept by `make clean`; GRAINLIB_DATA set by you wins.
 USER_CACHE := $(if $(XDG_CACHE_HOME),$(XDG_CACHE_HOME),$(HOME)/.cache)
 export GRAINLIB_DATA ?= $(USER_CACHE)/grainlib

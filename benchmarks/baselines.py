@@ -1,7 +1,7 @@
 """Table 3 of the classical baselines on the real iron serial sections, with timings.
 
 Run: ``python benchmarks/baselines.py``. Reads the five public 800 x 800 pure-iron
-sections with their grain ids (``grainlib.data.iron_sections()``: fetched and cached on
+sections with their grain ids (``grainlib.data.public.iron_sections()``: fetched and cached on
 first use, or read from ``$GRAINLIB_DATA``); each section is cut into 400 x 400 tiles.
 The default parameters were tuned on sections 001-002, so the table is reported on
 003-005 (consecutive slices of one specimen: correlated with the tuning tiles). Prints
@@ -15,7 +15,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from grainlib import baselines, data  # noqa: E402
+from grainlib.data import public as data  # noqa: E402
+from grainlib.score import baselines  # noqa: E402
 
 
 def main():

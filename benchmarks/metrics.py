@@ -1,4 +1,4 @@
-"""Time MAP + ARI per 400 x 400 pair (about 60 grains): grainlib.metrics vs the plain loop.
+"""Time MAP + ARI per 400 x 400 pair (about 60 grains): grainlib.score.metrics vs the plain loop.
 
 Run: ``python benchmarks/metrics.py [--pairs N]``. Prints milliseconds per pair for
 ``scores`` (MAP and ARI from one contingency table, the path ``evaluate`` takes), for two
@@ -18,8 +18,10 @@ from scipy.spatial import cKDTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
-from grainlib import grains, metrics  # noqa: E402
 from reference_metrics import reference_ari, reference_map  # noqa: E402
+
+from grainlib.core import grains  # noqa: E402
+from grainlib.score import metrics  # noqa: E402
 
 
 def random_pair(rng, shape=(400, 400), n_grains=60):

@@ -1,4 +1,4 @@
-"""Speed and growth figures of the Potts kernel (grainlib.potts); prints, asserts nothing.
+"""Speed and growth figures of the Potts kernel (grainlib.simulate.potts); prints, asserts nothing.
 
     python benchmarks/potts.py            # everything (the L = 400 part: tens of minutes
                                           # the first time, which stores a late state)
@@ -22,7 +22,7 @@
    and section area at L = --kinetics-size (default 256) up to --kinetics-mcs (default
    5000) MCS, and the growth exponents fitted over MCS 200 and after (ideal 1.5 and 1).
 5. clock: mean grain volume at equal MCS, sublattice sweep over the plain random-site
-   kernel (grainlib.mcs_clock), at L = 48; chapter 01, "The MCS clock", adds the
+   kernel (grainlib.simulate.mcs_clock), at L = 48; chapter 01, "The MCS clock", adds the
    comparison at equal grain size.
 """
 
@@ -36,7 +36,8 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from grainlib import grains, kinetics, mcs_clock, potts
+from grainlib.core import grains
+from grainlib.simulate import _kernels, kinetics, mcs_clock, potts
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "runs" / "benchmarks"
 PAPER = dict(kT=0.5, seed=0, trial_neighbors=18)  # the paper profile's Potts parameters
@@ -63,7 +64,7 @@ def time_steps(volume, first, n_steps, active_only=True):
 
     Returns (wall seconds per MCS, CPU seconds per MCS, share of marked sites after).
     """
-    stepper = potts._Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"],
+    stepper = _kernels.Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"],
                              active_only=active_only)
     start, cpu_start = time.perf_counter(), time.process_time()
     for step in range(first, first + n_steps):
@@ -189,7 +190,7 @@ def main():
     # compile (or load the cache of) both sweeps: the plain one, and the wavefront one,
     # here with its marked-sites path, which a run from unique ids only reaches late
     potts.simulate((8, 8, 8), 1, progress=False, active_only=False)
-    potts._Stepper(np.zeros((8, 8, 8), np.int32), 0.5, 0, 18, marked_below=1.01).step(1)
+    _kernels.Stepper(np.zeros((8, 8, 8), np.int32), 0.5, 0, 18, marked_below=1.01).step(1)
     print(f"warm-up (compile or cache load): {time.perf_counter() - start:.1f} s")
 
     if "rate" in parts:
@@ -238,7 +239,7 @@ def kinetics_run(size, mcs, fit_from=200):
     and the exponents fitted from MCS ``fit_from`` on."""
     steps = sorted({int(s) for s in np.geomspace(10, mcs, 16).round()} | {fit_from, mcs})
     volume = np.arange(size**3, dtype=np.int32).reshape((size,) * 3)
-    stepper = potts._Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"])
+    stepper = _kernels.Stepper(volume, PAPER["kT"], PAPER["seed"], PAPER["trial_neighbors"])
     print(f"\nL = {size}, kT 0.5, 18 trial neighbours, {mcs} MCS:")
     print("     MCS   mean grain volume   mean section area   grains   seconds")
     rows, start = [], time.perf_counter()

@@ -3,7 +3,7 @@ throughput, at the demo and paper network widths, on this machine's CPU (or CUDA
 
 Run: ``python benchmarks/segment.py [--threads N] [--repeats N] [--steps N] [--device cpu]``.
 Prints, per network size, seconds per 400 x 400 micrograph without post-processing (the
-U-Net's boundary probability, :func:`grainlib.segment.probability`) and with it (plus
+U-Net's boundary probability, :func:`grainlib.learn.segment.probability`) and with it (plus
 probability -> grains -> boundary map, threshold and watershed), and seconds per training
 step at batch 8, on crops of the demo's side and of 128 x 128. Networks are untrained:
 their cost does not depend on their weights. The post-processing is timed on the
@@ -24,8 +24,9 @@ from scipy.spatial import cKDTree
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from grainlib import config, grains, segment  # noqa: E402
-from grainlib.nets import SegmentationUNet  # noqa: E402
+from grainlib.core import config, grains  # noqa: E402
+from grainlib.learn import segment  # noqa: E402
+from grainlib.learn.nets import SegmentationUNet  # noqa: E402
 
 SIDE = 400
 

@@ -18,7 +18,8 @@ from scipy.spatial import cKDTree
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from grainlib import config, grains, transfer  # noqa: E402
+from grainlib.core import config, grains  # noqa: E402
+from grainlib.learn import transfer  # noqa: E402
 
 
 def voronoi_boundaries(rng, n, side, n_grains):

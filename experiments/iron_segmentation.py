@@ -15,8 +15,8 @@
   cores); learning rates 1e-4 and the profile's, and with ``--steps`` also longer
   trainings and flips. The U-Nets are kept in runs/iron-sections/experiments/validate/.
 
-Every model of ``full`` and ``scarce`` is made by grainlib.segment.build (and
-grainlib.transfer.build for the synthetic images), stored in runs/iron-sections/, so a
+Every model of ``full`` and ``scarce`` is made by grainlib.learn.segment.build (and
+grainlib.learn.transfer.build for the synthetic images), stored in runs/iron-sections/, so a
 second run only re-reads them. Needs the iron sections (python -m grainlib data fetch
 iron-sections). CPU, one thread each: full 7 min, scarce 25 min per seed, crossval 35 min.
 
@@ -30,7 +30,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from grainlib import baselines, config, datasets, evaluate, grains, metrics, patches, segment
+from grainlib.core import config, grains
+from grainlib.data import datasets, patches
+from grainlib.learn import segment
+from grainlib.score import baselines, evaluate, metrics
 
 
 def _mean_scores(preds, truths):

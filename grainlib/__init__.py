@@ -2,7 +2,9 @@
 "Data augmentation in microscopic images for material data mining",
 npj Computational Materials 6, 125.
 
-One module per concept; see DESIGN in the README.
+One subpackage per pipeline stage, imports running one way
+(core <- simulate <- data <- learn <- score <- run, with view beside): see the README's
+Layout section. Import from the stage, ``from grainlib.learn import transfer``.
 """
 
 __version__ = "0.1.0"

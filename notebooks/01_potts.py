@@ -34,7 +34,7 @@
 # Grains whose boundaries are curved shrink, large grains eat small ones, and the structure
 # coarsens as normal grain growth does in real metals.
 #
-# Our kernel (`grainlib.potts`) runs on all cores: sites are updated sublattice by sublattice
+# Our kernel (`grainlib.simulate.potts`) runs on all cores: sites are updated sublattice by sublattice
 # (no two sites updated together are neighbours), and every random number is derived from
 # (seed, MCS, site), so a seed gives the same volume whatever the number of threads. That
 # is not the random order of the paper's protocol, and its MCS is not the protocol's: see
@@ -54,10 +54,11 @@ clock_snapshots = None  # MCS compared there (list); None: the profile's
 # %%
 from pathlib import Path
 
-import grainlib.config
-from grainlib import kinetics, mcs_clock, potts, report, widgets
+from grainlib.core import config
+from grainlib.simulate import kinetics, mcs_clock, potts
+from grainlib.view import findings, report, widgets
 
-cfg = grainlib.config.load(profile, {
+cfg = config.load(profile, {
     "potts.shape": [L, L, L] if L else None, "potts.mcs": mcs,
     "potts.snapshots": snapshots, "potts.kT": kT, "seed": seed,
     "clock.size": clock_L, "clock.snapshots": clock_snapshots,
@@ -92,7 +93,7 @@ print(f"after {cfg['potts']['mcs']} MCS: {final.grains:.0f} grains, "
 # %% [markdown]
 # ## The simulated microstructure (the paper's Fig. 1c-e)
 # The cube coloured by grain, one section through it, and the boundary label drawn from that
-# section with the project's boundary convention (`grainlib.grains.boundaries`: a pixel is
+# section with the project's boundary convention (`grainlib.core.grains.boundaries`: a pixel is
 # boundary when a 4-neighbour belongs to another grain).
 
 # %%
@@ -198,3 +199,10 @@ else:
 
 # %%
 widgets.volume_slices(result.volume)
+
+# %% [markdown]
+# ## Findings
+# Written from this run's numbers (`findings.potts`): they hold for the profile it ran at.
+
+# %%
+findings.show(findings.potts(table, volume_fit, clock))

@@ -29,16 +29,16 @@
 # The *simulated* data come from the Potts volume of chapter 01: 2D sections along all three
 # axes, cut into patches of the same size. Each gives a **simulated label** (the boundary map
 # of the section, drawn from its grain ids with the one convention every source shares,
-# `grainlib.grains.boundaries`) and a **simulated image**: the section drawn flat, each grain
+# `grainlib.core.grains.boundaries`) and a **simulated image**: the section drawn flat, each grain
 # one grey level, boundaries dark, no texture. Simulated and real grains must agree in size
 # and shape: we pick the Potts snapshot whose mean section grain area, in patches of the
 # same size, is closest to the real training patches', and compare the grain area and
 # edge-number distributions as the paper's Fig. 5 does.
 #
 # Without the paper's images, the default profile's "real" micrographs are sections of an
-# embedded surrogate specimen (`grainlib.specimen`) rendered like nital-etched iron. Five
+# embedded surrogate specimen (`grainlib.data.specimen`) rendered like nital-etched iron. Five
 # public real serial sections of pure iron (the Fast-FineCut sections, MIT licence; B. Ma
-# et al., Micron 116, 2019) are fetched by name with `grainlib.data.iron_sections()` and
+# et al., Micron 116, 2019) are fetched by name with `grainlib.data.public.iron_sections()` and
 # shown beside them when they are cached or can be downloaded; the `iron-sections`
 # profile trains on them.
 
@@ -52,11 +52,12 @@ patch_size = None     # patch side in pixels; None: the profile's
 # %%
 from pathlib import Path
 
-import grainlib.config
-import grainlib.data
-from grainlib import appearance, datasets, patches, report, sources, widgets
+from grainlib.core import config
+from grainlib.data import datasets, patches, public, sources
+from grainlib.score import appearance
+from grainlib.view import findings, report, widgets
 
-cfg = grainlib.config.load(profile, {"seed": seed, "data.source": source,
+cfg = config.load(profile, {"seed": seed, "data.source": source,
                                      "data.patch_size": patch_size})
 figures = Path(cfg["figures_dir"])
 cfg["data"]
@@ -101,14 +102,14 @@ report.dataset_examples({
 
 # %% [markdown]
 # The real pure-iron sections (optical microscope, nital etch), with the boundaries drawn
-# from their grain ids by the same convention. `grainlib.data.iron_sections()` downloads
+# from their grain ids by the same convention. `grainlib.data.public.iron_sections()` downloads
 # them once (3.7 MB, checked against their SHA256) into the data cache
 # (`python -m grainlib data` says where); with no network and no cached copy this is skipped.
 
 # %%
 try:
-    iron_images, iron_ids = grainlib.data.iron_sections()
-except grainlib.data.DataError as err:
+    iron_images, iron_ids = public.iron_sections()
+except public.DataError as err:
     iron_images = iron_ids = None
     print(f"real iron sections not available, skipped: {str(err).splitlines()[0]}")
 else:
@@ -132,7 +133,7 @@ compared = {real_name: (data.real_images, data.real_grain_ids),
             "simulated": (data.simulated.images, data.simulated.grain_ids)}
 if iron_images is not None:
     iron_scale = {**cfg["surrogate"],
-                  "grain_diameter": grainlib.config.SCHEMA["surrogate"]["grain_diameter"].default}
+                  "grain_diameter": config.SCHEMA["surrogate"]["grain_diameter"].default}
     compared["surrogate, iron grain size"] = sources.surrogate_sections(
         2, iron_images.shape[1:], seed=cfg["seed"], **iron_scale)
     compared["real iron 001"] = (iron_images[:1], iron_ids[:1])
@@ -183,3 +184,10 @@ widgets.pairs(data.simulated.images, data.simulated.boundaries,
 for percent, images in data.fractions.items():
     print(f"{percent:>3} %: {len(images)} training images, "
           f"{len(data.real_fraction(percent))} patches")
+
+# %% [markdown]
+# ## Findings
+# Written from this run's numbers (`findings.data`).
+
+# %%
+findings.show(findings.data(data, ks))

@@ -44,10 +44,14 @@ seed = 0              # training seed of the networks (the datasets keep the pro
 # %%
 from pathlib import Path
 
-import grainlib.config
-from grainlib import appearance, datasets, nets, potts, report, transfer, widgets
+from grainlib.core import config
+from grainlib.data import datasets
+from grainlib.learn import nets, transfer
+from grainlib.score import appearance
+from grainlib.simulate import potts
+from grainlib.view import findings, report, widgets
 
-cfg = grainlib.config.load(profile)
+cfg = config.load(profile)
 fraction = min(cfg["data"]["fractions"]) if fraction is None else int(fraction)
 figures = Path(cfg["figures_dir"])
 data = datasets.build(cfg, progress=False)
@@ -64,6 +68,9 @@ cfg["transfer"]
 # %%
 built = transfer.build(cfg, fraction, seed)
 real = data.real_fraction(fraction)
+print(f"generator of Real_{fraction}%, seed {seed}: "
+      f"{'trained now' if built.trained_now else 'read back'} "
+      f"({transfer.model_path(cfg, fraction, seed).name})")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -111,7 +118,8 @@ compared = {"real test": test,
             f"synthetic, Real_{fraction}%": (built.synthetic.images, built.synthetic.grain_ids),
             "synthetic from the real test labels": (
                 transfer.generate(built.model, data.test.boundaries), data.test.grain_ids)}
-print(appearance.compare(compared, reference="real test").round(3).to_string())
+realism = appearance.compare(compared, reference="real test")
+print(realism.round(3).to_string())
 
 # %% [markdown]
 # The same for the generator of every real fraction trained so far with this seed (the
@@ -153,3 +161,10 @@ for x in transfer.trained_fractions(cfg, seed):
     panels[f"synthetic, Real_{x}%"] = transfer.build(cfg, x, seed, progress=False).synthetic.images
 widgets.side_by_side(panels, notes=[f"axis {'zyx'[a]}, section {s}" for a, s in
                                     zip(data.simulated.axis, data.simulated.image_index)])
+
+# %% [markdown]
+# ## Findings
+# Written from this run's numbers (`findings.transfer`).
+
+# %%
+findings.show(findings.transfer(realism, built))

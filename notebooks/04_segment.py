@@ -40,7 +40,7 @@
 # training images. The network gives a boundary *probability*; to be scored as grains
 # (§6), it is closed into grains as the profile says (the demo: a threshold at 0.7, the
 # best of the post-processings tried on training patches; real iron: a watershed from
-# grain cores, `grainlib.segment`) and redrawn with the boundary convention of the labels,
+# grain cores, `grainlib.learn.segment`) and redrawn with the boundary convention of the labels,
 # so a prediction and a label are directly comparable.
 #
 # Every model is stored in `runs/<profile>/segment/` with a fingerprint of its parameters,
@@ -49,7 +49,8 @@
 # %% tags=["parameters"]
 profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper
                       # None: the one $GRAINLIB_PROFILE names, else "demo"
-fraction = 5          # real fraction X in %, one of the profile's data.fractions
+fraction = None       # real fraction X in %, one of the profile's data.fractions;
+                      # None: the profile's smallest
 seed = 0              # training seed of the U-Nets (and of the style transfer they use)
 
 # %%
@@ -57,10 +58,14 @@ from pathlib import Path
 
 import numpy as np
 
-import grainlib.config
-from grainlib import datasets, evaluate, report, segment, widgets
+from grainlib.core import config
+from grainlib.data import datasets
+from grainlib.learn import segment
+from grainlib.score import evaluate
+from grainlib.view import findings, report, widgets
 
-cfg = grainlib.config.load(profile)
+cfg = config.load(profile)
+fraction = min(cfg["data"]["fractions"]) if fraction is None else int(fraction)
 figures = Path(cfg["figures_dir"])
 TRAINING_SETS = list(segment.TRAINING_SETS)
 cfg["segment"]
@@ -91,6 +96,9 @@ for name in TRAINING_SETS:
 
 # %%
 models = {name: segment.build(cfg, name, fraction, seed) for name in TRAINING_SETS}
+for name, model in models.items():
+    where = segment.model_path(cfg, name, segment.effective_fraction(name, fraction), seed)
+    print(f"{name:15s} {'trained now' if model.trained_now else 'read back'}: {where.name}")
 
 # %%
 for name, model in models.items():
@@ -127,4 +135,9 @@ widgets.side_by_side({"image": test.images[show], "truth": test.boundaries[show]
                      notes=[f"MAP: {note}" for note in notes])
 
 # %% [markdown]
-# The full comparison, with the classical baselines and every patch, is chapter 05.
+# ## Findings
+# Written from this run's scores (`findings.segmentation`); the full comparison, with the
+# classical baselines and every patch, is chapter 05.
+
+# %%
+findings.show(findings.segmentation(scores, fraction))

@@ -30,7 +30,7 @@
 # - **ARI**, the adjusted Rand index of the two grain maps, which weighs grains by their
 #   area and forgives small errors.
 #
-# The training sets (`grainlib.segment.TRAINING_SETS`) are the paper's four, Real_X%,
+# The training sets (`grainlib.learn.segment.TRAINING_SETS`) are the paper's four, Real_X%,
 # Simulated_100%, Mixed(Real_100% + Simulated_100%) and Mixed(Real_X% + Synthetic^X_100%),
 # and two controls: the synthetic images alone, and Real_X% with the classical
 # augmentation of random flips and rotations. The paper's claims, in shape (its Tables 3
@@ -45,7 +45,8 @@
 # %% tags=["parameters"]
 profile = None        # a profile in params/: smoke (seconds), demo (minutes), paper
                       # None: the one $GRAINLIB_PROFILE names, else "demo"
-fraction = 5          # real fraction X in %, one of the profile's data.fractions
+fraction = None       # real fraction X in %, one of the profile's data.fractions;
+                      # None: the profile's smallest
 seed = 0              # training seed of the U-Nets (and of the style transfer they use)
 
 # %%
@@ -53,10 +54,14 @@ from pathlib import Path
 
 import numpy as np
 
-import grainlib.config
-from grainlib import datasets, evaluate, report, segment
+from grainlib.core import config
+from grainlib.data import datasets
+from grainlib.learn import segment
+from grainlib.score import evaluate
+from grainlib.view import findings, report
 
-cfg = grainlib.config.load(profile)
+cfg = config.load(profile)
+fraction = min(cfg["data"]["fractions"]) if fraction is None else int(fraction)
 figures = Path(cfg["figures_dir"])
 data = datasets.build(cfg, progress=False)
 print(f"{len(data.test)} real test patches of {data.test.size} px from "
@@ -72,6 +77,8 @@ print(f"{len(data.test)} real test patches of {data.test.size} px from "
 
 # %%
 table = evaluate.score(cfg, fraction, seed, training_sets=list(segment.TRAINING_SETS))
+print("U-Nets trained in this cell: " + (", ".join(table.attrs["trained_now"]) or
+      "none, every model was read back from runs/<profile>/segment/"))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -171,3 +178,10 @@ fidelity = evaluate.label_fidelity(cfg, fraction, seed)
 
 # %%
 evaluate.summary(fidelity, by=["model", "images"])
+
+# %% [markdown]
+# ## Findings
+# Written from this run's scores (`findings.segmentation`, `findings.fidelity`).
+
+# %%
+findings.show(findings.segmentation(table, fraction) + findings.fidelity(fidelity))

@@ -45,21 +45,23 @@ seeds = None          # training seeds to tabulate; None: the profile's sweep.se
 # %%
 from pathlib import Path
 
-import grainlib.config
-from grainlib import report, tables
+from grainlib.core import config
+from grainlib.run import sweep
+from grainlib.score import tables
+from grainlib.view import findings, report
 
-cfg = grainlib.config.load(profile)
+cfg = config.load(profile)
 figures = Path(cfg["figures_dir"])
 
 # %% [markdown]
 # ## The runs
-# `tables.collect` reads the per-patch scores of every run of the sweep, and stops with
+# `sweep.scores` reads the per-patch scores of every run of the sweep, and stops with
 # the command to run when one is missing or was made with other parameters. The output
 # files are named after the number of seeds (`table3_3seeds.csv`, ...), so the tables of
 # a one-seed demo and of a three-seed sweep sit side by side.
 
 # %%
-scores = tables.collect(cfg, fractions, seeds)
+scores = sweep.scores(cfg, fractions, seeds)
 tag = tables.tag(scores)
 
 # %%
@@ -129,6 +131,13 @@ for claim, row in verdicts.iterrows():
 # image, and the generation of one synthetic image; mean and spread over the runs.
 
 # %%
-table1 = tables.table1(cfg, fractions, seeds)
+table1 = tables.table1(sweep.timings(cfg, fractions, seeds))
 table1.to_csv(figures / f"table1_runs_{tag}.csv")
 table1.round(3)
+
+# %% [markdown]
+# ## Findings
+# The verdicts above, one sentence each (`findings.tables`).
+
+# %%
+findings.show(findings.tables(verdicts))

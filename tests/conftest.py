@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grainlib import data
-from grainlib.config import PROJECT_ROOT
+from grainlib.core.config import PROJECT_ROOT
+from grainlib.data import public as data
 
 # The shared copy of the public iron sections (the files exactly as published), when the
 # checkout sits beside it: tests (and the notebook kernels nbval starts, which inherit

@@ -1,6 +1,6 @@
 """A deliberately plain second implementation of `docs/method.md` section 6.
 
-Written straight from the protocol's words, for checking ``grainlib.metrics`` (tests)
+Written straight from the protocol's words, for checking ``grainlib.score.metrics`` (tests)
 and for timing it against (``benchmarks/metrics.py``): a loop over grains with one full
 image mask per grain, grains from ``scipy.ndimage.label``, ARI from scikit-learn.
 Kept slow on purpose; do not use it for real work.

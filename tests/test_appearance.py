@@ -1,10 +1,10 @@
-"""Tests of grainlib.appearance on tiny hand-made images with known answers."""
+"""Tests of grainlib.score.appearance on tiny hand-made images with known answers."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from grainlib import appearance
+from grainlib.score import appearance
 
 # two grains side by side: columns 0-1 grain 1, columns 2-3 grain 2;
 # width-2 boundary pixels are columns 1 and 2

@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grainlib import __main__ as cli
-from grainlib.config import PROJECT_ROOT
+from grainlib.core.config import PROJECT_ROOT
+from grainlib.run import chapters, cli
 
 
 def grainlib(*args, runs: Path, cwd=PROJECT_ROOT, timeout=300):
@@ -153,15 +153,15 @@ def test_inplace_runs_the_committed_notebooks_at_demo_whatever_the_environment(
     """No parameters (papermill injects no cell) and the kernels' GRAINLIB_PROFILE set to
     demo, which the notebooks' ``profile = None`` reads."""
     calls = []
-    monkeypatch.setattr(cli, "execute", lambda py, output, parameters, progress, env:
+    monkeypatch.setattr(chapters, "execute", lambda py, output, parameters, progress, env:
                         calls.append((output, parameters, env)) or 0.0)
     monkeypatch.setenv("GRAINLIB_PROFILE", "smoke")
     assert cli.main(["notebooks", "--inplace", "--chapters", "01"]) == 0
-    assert calls == [(cli.NOTEBOOKS_DIR / "01_potts.ipynb", None, {"GRAINLIB_PROFILE": "demo"})]
+    assert calls == [(chapters.NOTEBOOKS_DIR / "01_potts.ipynb", None, {"GRAINLIB_PROFILE": "demo"})]
 
 
 def test_error_line_of_each_kind():
-    assert cli.error_line(cli.RunFailed("chapter x failed")) == ("chapter x failed", 1)
+    assert cli.error_line(chapters.RunFailed("chapter x failed")) == ("chapter x failed", 1)
     assert cli.error_line(ValueError("bad\n  value")) == ("bad value", 2)
     missing = FileNotFoundError(2, "No such file or directory", "/x/y.png")
     assert cli.error_line(missing) == ("No such file or directory: /x/y.png", 2)
@@ -172,7 +172,7 @@ def test_error_line_of_each_kind():
 def test_notebook_parameters_are_read_from_the_parameters_cell():
     import jupytext
 
-    names = cli.notebook_parameters(jupytext.read(PROJECT_ROOT / "notebooks" / "01_potts.py"))
+    names = chapters.notebook_parameters(jupytext.read(PROJECT_ROOT / "notebooks" / "01_potts.py"))
     assert {"profile", "L", "mcs", "snapshots"} <= set(names)
 
 

@@ -1,7 +1,7 @@
 import pytest
 
-from grainlib import config
-from grainlib.config import ConfigError
+from grainlib.core import config
+from grainlib.core.config import ConfigError
 
 
 def test_every_profile_loads(runs_dir):

@@ -1,4 +1,4 @@
-"""grainlib.data: public data sets fetched by name through pooch, from a local server.
+"""grainlib.data.public: public data sets fetched by name through pooch, from a local server.
 
 The files are served from the shared copy of the raw Fast-FineCut files by an HTTP
 server on 127.0.0.1 in a thread: the real pooch download path runs, checksums included,
@@ -17,9 +17,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from grainlib.core import config
+from grainlib.data import public as data
+from grainlib.data import sources
+from grainlib.run.cli import main as cli
+
 from conftest import SHARED_IRON, closed_port_url
-from grainlib import config, data, sources
-from grainlib.__main__ import main as cli
 
 RAW = SHARED_IRON / "raw"
 FILES = sorted(data.IRON_SECTIONS.files)

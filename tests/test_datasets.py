@@ -1,9 +1,11 @@
-"""grainlib.datasets: the chapter-02 step on small hand-made data (no Potts run)."""
+"""grainlib.data.datasets: the chapter-02 step on small hand-made data (no Potts run)."""
 
 import numpy as np
 import pytest
 
-from grainlib import config, datasets, potts, sources
+from grainlib.core import config
+from grainlib.data import datasets, sources
+from grainlib.simulate import potts
 
 
 def block_volume(side, block):

@@ -2,7 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grainlib import config, datasets, evaluate, metrics
+from grainlib.core import config
+from grainlib.data import datasets
+from grainlib.score import evaluate, metrics
 
 
 def test_score_table_is_tidy_and_stored(runs_dir, monkeypatch):
@@ -39,7 +41,8 @@ def test_score_rejects_unknown_training_sets(runs_dir):
 
 
 def test_boundary_errors_and_fig4(tmp_path):
-    from grainlib import grains, report
+    from grainlib.core import grains
+    from grainlib.view import report
 
     from conftest import voronoi_labels
 
@@ -80,7 +83,7 @@ def test_boundary_errors_and_fig4(tmp_path):
 def z_coded_patches(depth=40, side=24, size=16, count=60, zoom=1, seed=0):
     """Simulated patches of a volume whose grain id is the plane index z, so each patch's
     ids are exactly the planes it shows."""
-    from grainlib import patches
+    from grainlib.data import patches
 
     volume = np.broadcast_to(np.arange(depth, dtype=np.int32)[:, None, None],
                              (depth, side, side)).copy()
@@ -176,7 +179,7 @@ def test_shared_grains():
 
 
 def test_simulated_only_is_held_out_stored_and_reused(runs_dir, monkeypatch):
-    from grainlib import segment
+    from grainlib.learn import segment
 
     cfg = config.load("smoke")
     data = datasets.build(cfg, progress=False)
@@ -212,7 +215,7 @@ def drawn(boundaries):
 
 
 def test_score_sets_rewards_images_that_keep_their_labels():
-    from grainlib import grains
+    from grainlib.core import grains
 
     from conftest import voronoi_labels
 
@@ -279,7 +282,7 @@ def test_label_fidelity_and_fig4_examples_at_smoke(runs_dir):
 
 
 def test_supplementary_table1_sets_ours_beside_the_papers():
-    from grainlib import report
+    from grainlib.view import report
 
     ours = pd.DataFrame({"MAP": [0.9, 0.7], "ARI": [0.99, 0.97]})
     table = report.supplementary_table1(ours, 7, "smoke")
@@ -296,7 +299,7 @@ def test_supplementary_table1_sets_ours_beside_the_papers():
 
 
 def test_wrap_title_breaks_the_papers_long_names():
-    from grainlib import report
+    from grainlib.view import report
 
     assert report.wrap_title("Real_5%") == "Real_5%"
     assert report.wrap_title("Mixed(Real_5% + Synthetic^5_100%)") == \

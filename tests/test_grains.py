@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
-from conftest import voronoi_labels
 from skimage.measure import label
 
-from grainlib import grains
+from grainlib.core import grains
+
+from conftest import voronoi_labels
 
 
 def test_boundary_widths_on_a_straight_interface():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from grainlib import kinetics
+from grainlib.simulate import kinetics
 
 
 def test_power_law_fit_recovers_exponent():

@@ -1,11 +1,12 @@
-"""Tests of the MCS clock (grainlib.mcs_clock): the random-site kernel, the normalised
+"""Tests of the MCS clock (grainlib.simulate.mcs_clock): the random-site kernel, the normalised
 distributions, the pairing at equal size, and the comparison with the sublattice sweep."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from grainlib import config, mcs_clock, potts
+from grainlib.core import config
+from grainlib.simulate import mcs_clock, potts
 
 # --------------------------------------------------------------------------- the kernel
 
@@ -199,7 +200,7 @@ def test_run_stores_and_reuses_the_comparison(runs_dir, monkeypatch):
     cfg = config.load("smoke", {"clock.size": 16, "clock.snapshots": [5, 10]})
     first = mcs_clock.run(cfg)
     assert len(list((runs_dir / "cache").glob("mcs-clock-*.h5"))) == 1
-    sweep, random = mcs_clock._simulate_both(mcs_clock.run_parameters(cfg))
+    sweep, random = mcs_clock.simulate_both(mcs_clock.run_parameters(cfg))
     direct = mcs_clock.compare(sweep.snapshots, random.snapshots)
     pd.testing.assert_frame_equal(first.ks, direct.ks)
     pd.testing.assert_frame_equal(first.by_mcs, direct.by_mcs)
@@ -207,7 +208,7 @@ def test_run_stores_and_reuses_the_comparison(runs_dir, monkeypatch):
     def no_simulation(params):
         raise AssertionError("the stored comparison should have been reused")
 
-    monkeypatch.setattr(mcs_clock, "_simulate_both", no_simulation)
+    monkeypatch.setattr(mcs_clock, "simulate_both", no_simulation)
     again = mcs_clock.run(cfg)
     pd.testing.assert_frame_equal(again.pairs, first.pairs)
     assert again.seconds == first.seconds and set(again.seconds) == set(mcs_clock.KERNELS)

@@ -1,4 +1,4 @@
-"""Tests of grainlib.metrics: hand-made cases, a plain reference, properties, bad input."""
+"""Tests of grainlib.score.metrics: hand-made cases, a plain reference, properties, bad input."""
 
 import sys
 from pathlib import Path
@@ -10,7 +10,8 @@ from scipy.spatial import cKDTree
 from skimage.metrics import variation_of_information
 from sklearn.metrics import adjusted_rand_score
 
-from grainlib import grains, metrics
+from grainlib.core import grains
+from grainlib.score import metrics
 
 sys.path.insert(0, str(Path(__file__).parent))
 from reference_metrics import reference_ari, reference_labels, reference_map  # noqa: E402

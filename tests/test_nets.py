@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from grainlib import nets
+from grainlib.learn import nets
 
 
 @pytest.mark.parametrize("size", [(32, 32), (48, 80), (37, 53), (17, 16)])

@@ -1,11 +1,12 @@
-"""grainlib.patches: split by image, crops, grids, nested fractions, simulated crops."""
+"""grainlib.data.patches: split by image, crops, grids, nested fractions, simulated crops."""
 
 import math
 
 import numpy as np
 import pytest
 
-from grainlib import grains, patches
+from grainlib.core import grains
+from grainlib.data import patches
 
 
 def stacks(n=4, shape=(96, 128), block=8):

@@ -1,4 +1,4 @@
-"""Tests of the 3D Monte Carlo Potts kernel (grainlib.potts)."""
+"""Tests of the 3D Monte Carlo Potts kernel (grainlib.simulate.potts)."""
 
 import itertools
 
@@ -6,7 +6,8 @@ import numba
 import numpy as np
 import pytest
 
-from grainlib import config, grains, potts
+from grainlib.core import config, grains
+from grainlib.simulate import _kernels, potts
 
 
 def _recount_delta(volume, z, y, x, new_id):
@@ -98,11 +99,11 @@ def test_finite_temperature_id_count_never_rises_and_kT_matters():
 
 
 def test_acceptance_thresholds_are_boltzmann_factors():
-    thresholds = potts._acceptance_thresholds(0.5)
+    thresholds = _kernels.acceptance_thresholds(0.5)
     assert thresholds.dtype == np.uint64 and thresholds.shape == (27,)
     for de in (1, 2, 5, 26):
         assert abs(int(thresholds[de]) / 2**32 - np.exp(-de / 0.5)) < 2**-31
-    assert (potts._acceptance_thresholds(0.0)[1:] == 0).all()
+    assert (_kernels.acceptance_thresholds(0.0)[1:] == 0).all()
 
 
 def test_grain_across_periodic_boundary_counts_once():
@@ -282,7 +283,7 @@ _PROFILE_FINGERPRINTS = {"smoke": "7c9236d4f6c061a5", "demo": "5e3901d8cd0f8c80"
 
 @pytest.mark.parametrize("profile", sorted(_PROFILE_FINGERPRINTS))
 def test_profile_fingerprints_are_kept(profile):
-    from grainlib.store import fingerprint
+    from grainlib.core.store import fingerprint
 
     params = potts.run_parameters(config.load(profile))
     assert fingerprint(params) == _PROFILE_FINGERPRINTS[profile]

@@ -2,7 +2,6 @@
 gives the plain sweep's volume bitwise, and a checkpointed run resumes to the same volume."""
 
 import hashlib
-import itertools
 import os
 import signal
 import subprocess
@@ -15,7 +14,8 @@ import h5py
 import numpy as np
 import pytest
 
-from grainlib import config, potts
+from grainlib.core import config
+from grainlib.simulate import _kernels, potts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,7 +61,7 @@ def test_volumes_of_kernel_version_1_are_kept(args, digest):
 def _exact_marks(volume, trial_neighbors):
     """(Lz, Ly, Lx) bool: the sites with a trial neighbour of another id (periodic)."""
     marks = np.zeros(volume.shape, bool)
-    for offset in potts._neighbour_offsets()[:trial_neighbors]:
+    for offset in _kernels.neighbour_offsets()[:trial_neighbors]:
         marks |= np.roll(volume, tuple(-offset), axis=(0, 1, 2)) != volume
     return marks
 
@@ -81,8 +81,8 @@ def test_marked_sweep_equals_plain_sweep_every_mcs(shape, kT, trial_neighbors, s
     noise = np.random.default_rng(seed).random(shape) < 0.05  # lone sites to flip
     start[noise] = np.arange(noise.sum())
     plain, fast_volume = start.copy(), start.copy()
-    full = potts._Stepper(plain, kT, seed, trial_neighbors, active_only=False)
-    fast = potts._Stepper(fast_volume, kT, seed, trial_neighbors, marked_below=1.01,
+    full = _kernels.Stepper(plain, kT, seed, trial_neighbors, active_only=False)
+    fast = _kernels.Stepper(fast_volume, kT, seed, trial_neighbors, marked_below=1.01,
                           refresh_every=refresh_every)  # only marked sites, from the start
     fractions = []
     for step in range(1, 41):
@@ -100,7 +100,7 @@ def test_marked_sweep_from_unique_ids():
     shape = (20, 21, 19)
     plain = potts.simulate(shape, 60, seed=8, kT=0.5, active_only=False, progress=False)
     volume = np.arange(np.prod(shape), dtype=np.int32).reshape(shape)
-    fast = potts._Stepper(volume, 0.5, 8, 18, marked_below=1.01)
+    fast = _kernels.Stepper(volume, 0.5, 8, 18, marked_below=1.01)
     for step in range(1, 61):
         fast.step(step)
     assert np.array_equal(volume, plain.volume)
@@ -118,7 +118,7 @@ def test_switching_between_all_and_marked_sites_changes_nothing():
                          ("mixed", dict(marked_below=0.3, check_every=3, refresh_every=2)),
                          ("marked", dict(marked_below=1.01))):
         volume = start.copy()
-        stepper = potts._Stepper(volume, 0.5, 2, 18, **kwargs)
+        stepper = _kernels.Stepper(volume, 0.5, 2, 18, **kwargs)
         modes = []
         for step in range(1, 31):
             modes.append(getattr(stepper, "marked_only", None))
@@ -134,7 +134,7 @@ def test_marks_hold_every_site_that_can_change(trial_neighbors):
     """Right after a refresh the marks are exactly the sites with a trial neighbour of
     another id; between refreshes they hold at least those."""
     volume = _voronoi((16, 18, 20), 4, 3)
-    stepper = potts._Stepper(volume, 0.5, 1, trial_neighbors, marked_below=1.01,
+    stepper = _kernels.Stepper(volume, 0.5, 1, trial_neighbors, marked_below=1.01,
                              refresh_every=4)
     for step in range(1, 13):
         stepper.step(step)
@@ -154,7 +154,7 @@ def test_marks_hold_every_site_that_can_change(trial_neighbors):
 @pytest.mark.parametrize("shape", [(2, 3, 5), (3, 4, 4), (9, 8, 7), (16, 6, 6), (21, 5, 4)])
 def test_wavefront_tries_every_site_once_plane_by_plane(shape):
     colours = potts.sublattices(shape)
-    rows, starts = potts._wavefront(shape, colours)
+    rows, starts = _kernels.wavefront(shape, colours)
     tried = np.zeros(shape, int)
     colour_of = {}
     for c, (z0, nz, y0, ny, x0, nx) in enumerate(colours):
@@ -185,11 +185,11 @@ def test_fast_sweep_same_volume_with_two_threads():
     script = textwrap.dedent("""
         import hashlib, sys
         import numpy as np
-        from grainlib import potts
+        from grainlib.simulate import _kernels, potts
         sys.path.insert(0, "tests")
         from test_potts_scale import _voronoi
         volume = _voronoi((22, 23, 24), 5, 1)
-        stepper = potts._Stepper(volume, 0.5, 6, 18, marked_below=1.01)
+        stepper = _kernels.Stepper(volume, 0.5, 6, 18, marked_below=1.01)
         for step in range(1, 31):
             stepper.step(step)
         print(hashlib.sha256(volume.tobytes()).hexdigest()[:16])
@@ -200,7 +200,7 @@ def test_fast_sweep_same_volume_with_two_threads():
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True,
                          capture_output=True, text=True, timeout=300).stdout.split()
     volume = _voronoi((22, 23, 24), 5, 1)
-    stepper = potts._Stepper(volume, 0.5, 6, 18, active_only=False)
+    stepper = _kernels.Stepper(volume, 0.5, 6, 18, active_only=False)
     for step in range(1, 31):
         stepper.step(step)
     plain = potts.simulate((19, 20, 21), 30, seed=6, progress=False, active_only=False).volume
@@ -216,7 +216,7 @@ class _Interrupt(Exception):
 
 def _interrupt_after(monkeypatch, n_steps):
     """Make the next simulation stop with _Interrupt after ``n_steps`` MCS."""
-    step = potts._Stepper.step
+    step = _kernels.Stepper.step
     calls = []
 
     def counted(self, mcs):
@@ -225,7 +225,7 @@ def _interrupt_after(monkeypatch, n_steps):
         calls.append(mcs)
         return step(self, mcs)
 
-    monkeypatch.setattr(potts._Stepper, "step", counted)
+    monkeypatch.setattr(_kernels.Stepper, "step", counted)
     return calls
 
 
@@ -256,7 +256,7 @@ def test_resume_after_kill_gives_the_same_volume(tmp_path):
     path = tmp_path / "killed.checkpoint.h5"
     shape, mcs = (32, 32, 32), 400
     script = textwrap.dedent(f"""
-        from grainlib import potts
+        from grainlib.simulate import potts
         potts.simulate({shape}, {mcs}, checkpoint={str(path)!r}, checkpoint_every=0,
                        **{ARGS!r})
     """)
@@ -345,7 +345,7 @@ def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypat
     _interrupt_after(monkeypatch, 5)
     with pytest.raises(_Interrupt):
         potts.run(cfg, progress=False)
-    from grainlib.store import fingerprint
+    from grainlib.core.store import fingerprint
 
     name = f"potts-{fingerprint(potts.run_parameters(cfg))}"
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.checkpoint.h5"]

@@ -30,12 +30,11 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from grainlib.config import PROJECT_ROOT
+from grainlib.core.config import PROJECT_ROOT
 
 README = PROJECT_ROOT / "README.md"
 

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from grainlib import config, grains, metrics, segment
+from grainlib.core import config, grains
+from grainlib.learn import segment
+from grainlib.score import metrics
 
 from conftest import voronoi_labels
 
@@ -179,7 +181,7 @@ def test_unknown_training_set_lists_the_allowed():
 
 
 def test_build_reuses_the_stored_model(runs_dir, monkeypatch):
-    from grainlib import datasets
+    from grainlib.data import datasets
 
     cfg = config.load("smoke")
     datasets.build(cfg, progress=False)
@@ -208,7 +210,7 @@ def test_paper_names_of_the_training_sets():
 
 
 def test_checkpoint_for_removes_only_stale_checkpoints(tmp_path):
-    from grainlib import training
+    from grainlib.learn import training
 
     model = tmp_path / "real-5-seed0.pt"
     old = [tmp_path / "real-5-seed0.checkpoint.pt", tmp_path / "real-5-seed0.aaaa.checkpoint.pt"]

@@ -3,7 +3,7 @@
 A tiny U-Net is trained in seconds on synthetic Voronoi micrographs (dark boundaries on
 bright grains), enough to find their grains, and saved as chapter 04 saves one. The
 command runs on micrographs of an odd size, as 8-bit grey, RGB and 16-bit files; its
-outputs are checked against :func:`grainlib.segment.predict` and recomputed statistics,
+outputs are checked against :func:`grainlib.learn.segment.predict` and recomputed statistics,
 its errors for a one-line message naming the file, and its inputs for being untouched.
 """
 
@@ -19,9 +19,10 @@ import pandas as pd
 import pytest
 from skimage import io as skio
 
-from grainlib import __main__ as cli
-from grainlib import grains, segment, segment_files, sources
-from grainlib.config import PROJECT_ROOT
+from grainlib.core import grains
+from grainlib.core.config import PROJECT_ROOT
+from grainlib.learn import segment
+from grainlib.run import cli, segment_files
 
 from conftest import voronoi_labels
 

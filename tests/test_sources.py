@@ -1,4 +1,4 @@
-"""grainlib.sources: folder, HDF5 and surrogate sources; bad input refused, input untouched."""
+"""grainlib.data.sources: folder, HDF5 and surrogate sources; bad input refused, input untouched."""
 
 import os
 from pathlib import Path
@@ -9,8 +9,9 @@ import pytest
 from scipy.spatial import cKDTree
 from skimage import io as skio
 
-from grainlib import config, grains, sources
-from grainlib.sources import SourceError
+from grainlib.core import config, grains
+from grainlib.data import labels, sources
+from grainlib.data.labels import SourceError
 
 
 def voronoi_ids(shape=(64, 80), n=12, seed=0):
@@ -93,7 +94,7 @@ def test_folder_detects_boundary_maps_of_either_polarity(tmp_path, boundary_is, 
 def test_grain_id_map_with_zero_boundary_lines_is_filled():
     ids = voronoi_ids((64, 64), 10, 3)
     with_lines = np.where(grains.boundaries(ids, 1), 0, ids)
-    filled, kind = sources.label_to_grain_ids(with_lines.astype(np.uint16), "x.png")
+    filled, kind = labels.label_to_grain_ids(with_lines.astype(np.uint16), "x.png")
     assert kind == "grain ids" and filled.min() >= 1
     lines = with_lines == 0
     np.testing.assert_array_equal(filled[~lines], ids[~lines])  # ids kept as given
@@ -103,7 +104,7 @@ def test_grain_id_map_with_zero_boundary_lines_is_filled():
 def test_colour_coded_grains():
     ids = voronoi_ids((48, 48), 8, 1)
     palette = np.random.default_rng(0).integers(0, 256, (ids.max() + 1, 3)).astype(np.uint8)
-    found, kind = sources.label_to_grain_ids(palette[ids], "c.png")
+    found, kind = labels.label_to_grain_ids(palette[ids], "c.png")
     assert kind == "colour grains" and same_partition(ids, found)
 
 
@@ -229,9 +230,9 @@ def test_load_real_dispatches_on_source(tmp_path):
 
 
 def test_surrogate_sections_shape_dtype_and_seed():
-    from grainlib import specimen
+    from grainlib.data import specimen
     if not hasattr(specimen, "sections"):
-        pytest.skip("grainlib.specimen.sections is not written yet")
+        pytest.skip("grainlib.data.specimen.sections is not written yet")
     images, ids = sources.surrogate_sections(2, (64, 72), seed=1)
     assert images.shape == ids.shape == (2, 64, 72)
     assert images.dtype == np.uint8 and ids.dtype == np.int32
@@ -257,12 +258,12 @@ def test_grains_from_colours_splits_each_colour_into_4_connected_regions():
     colours = np.zeros((6, 6, 3), np.uint8)        # black is a colour like any other
     colours[:3, :3] = colours[3:, 3:] = (200, 10, 10)  # one colour, two grains touching
     colours[:3, 3:] = (10, 200, 10)                # only at a corner (8-, not 4-connected)
-    ids = sources.grains_from_colours(colours)
+    ids = labels.grains_from_colours(colours)
     assert ids.dtype == np.int32 and ids.min() == 1
     assert len(np.unique(ids)) == 4
     assert ids[0, 0] != ids[5, 5] and ids[0, 5] != ids[5, 0]
     with pytest.raises(SourceError, match="colour-coded"):
-        sources.grains_from_colours(colours[..., 0])
+        labels.grains_from_colours(colours[..., 0])
 
 
 def test_source_signature_follows_the_files(tmp_path):

@@ -1,9 +1,11 @@
-"""Tests of grainlib.specimen: the surrogate iron specimen (structure and rendering)."""
+"""Tests of grainlib.data.specimen: the surrogate iron specimen (structure and rendering)."""
 
 import numpy as np
 import pytest
 
-from grainlib import appearance, grains, patches, specimen
+from grainlib.core import grains
+from grainlib.data import patches, specimen
+from grainlib.score import appearance
 
 
 @pytest.fixture(scope="module")

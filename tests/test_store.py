@@ -1,9 +1,8 @@
-import os
 
 import numpy as np
 import pytest
 
-from grainlib.store import Store, fingerprint
+from grainlib.core.store import Store, fingerprint
 
 
 def test_fingerprint_stable_and_sensitive():

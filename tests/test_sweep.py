@@ -15,11 +15,12 @@ import time
 
 import pandas as pd
 import pytest
-
-from grainlib import config, sweep, tables
-from grainlib.config import PROJECT_ROOT
-
 from test_cli import assert_one_error, grainlib
+
+from grainlib.core import config
+from grainlib.core.config import PROJECT_ROOT
+from grainlib.run import sweep
+from grainlib.score import tables
 
 TABLES = ("table3_2seeds.csv", "table4_2seeds.csv", "verdicts_2seeds.csv")
 
@@ -109,7 +110,7 @@ def test_a_killed_sweep_resumes_to_the_same_tables(tmp_path, swept, monkeypatch)
         assert (folder / name / sweep.LOG).read_text().count("== run") == 1
         assert not re.search(rf"^{name} ", result.stdout, re.M)
     monkeypatch.setenv("GRAINLIB_RUNS", str(swept))  # the uninterrupted sweep, seed 0
-    scores = tables.collect(config.load("smoke"), seeds=[0])
+    scores = sweep.scores(config.load("smoke"), seeds=[0])
     t3, t4 = tables.table3(scores), tables.table4(scores)
     expected = {"table3_1seed.csv": t3.to_csv(index=False),
                 "table4_1seed.csv": t4.to_csv(index=False),
@@ -156,7 +157,7 @@ def test_local_workers_run_without_dask_s_malloc_trim_threshold(monkeypatch):
 
 
 def test_kernels_get_the_added_variables_and_not_the_removed_ones(tmp_path, monkeypatch):
-    from grainlib.__main__ import execute
+    from grainlib.run.cli import execute
 
     chapter = tmp_path / "env.py"
     chapter.write_text(FAILS_AT_100.split("# %% tags")[0] + "# %%\nimport os\n"

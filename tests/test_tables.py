@@ -4,7 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grainlib import config, report, sweep, tables
+from grainlib.core import config
+from grainlib.run import sweep
+from grainlib.score import tables
+from grainlib.view import report
 
 
 def hand_table(rows) -> pd.DataFrame:

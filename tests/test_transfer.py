@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from grainlib import grains, transfer
+from grainlib.core import grains
+from grainlib.learn import transfer
 
 from conftest import voronoi_labels
 
@@ -113,7 +114,7 @@ def test_bad_inputs_raise_clearly(change, message):
 
 def test_unknown_or_bad_parameters_raise():
     labels, images = tiny_data()
-    from grainlib.config import ConfigError
+    from grainlib.core.config import ConfigError
     with pytest.raises(ConfigError, match="transfer.widht"):
         transfer.train(labels, images, {"widht": 8}, progress=False)
     with pytest.raises(ConfigError, match="transfer.steps"):
@@ -130,7 +131,8 @@ def test_epochs_set_the_steps():
 
 
 def test_build_trains_once_then_reuses(runs_dir):
-    from grainlib import config, datasets
+    from grainlib.core import config
+    from grainlib.data import datasets
 
     cfg = config.load("smoke")
     data = datasets.build(cfg, progress=False)

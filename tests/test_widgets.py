@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
-from conftest import voronoi_labels
 
-from grainlib import grains, widgets
+from grainlib.core import grains
+from grainlib.view import widgets
+
+from conftest import voronoi_labels
 
 
 @pytest.fixture
@@ -69,7 +71,7 @@ def test_side_by_side_shows_every_panel_at_the_index():
     ids = np.stack([voronoi_labels((20, 30), 5, seed) for seed in range(3)])
     labels = np.stack([grains.boundaries(i) for i in ids])
     images = np.where(labels, 40, 200).astype(np.uint8)
-    rgb = np.stack([widgets.grain_colours(i) for i in ids])
+    rgb = np.stack([grains.grain_colours(i) for i in ids])
     viewer = widgets.side_by_side({"label": labels, "image": images, "grains": rgb},
                                   notes=["a", "b", "c"])
     frame = viewer.frame()

@@ -38,7 +38,8 @@ from pathlib import Path
 
 import pytest
 
-from grainlib.config import PROJECT_ROOT
+from grainlib.core.config import PROJECT_ROOT
+
 from .labpage import new_page
 
 CHROMIUM = Path("/usr/bin/chromium")

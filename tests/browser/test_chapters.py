@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from grainlib.config import PROJECT_ROOT
+from grainlib.core.config import PROJECT_ROOT
+
 from .labpage import check_notebook, check_widget
 
 CHAPTERS = sorted(p.stem for p in (PROJECT_ROOT / "notebooks").glob("[0-9][0-9]_*.py"))

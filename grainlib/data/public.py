@@ -39,6 +39,8 @@ from typing import Mapping
 
 import numpy as np
 
+from grainlib.data.labels import grains_from_colours
+
 # bump when the way the arrays are made from the files changes (stored artifacts follow)
 VERSION = 1
 ENV_DIR = "GRAINLIB_DATA"
@@ -296,9 +298,9 @@ def iron_sections(progress: bool = False):
 
     Fetched by :func:`fetch` on first use (about 3.7 MB), then read from the cache.
     The grain ids are the 4-connected regions of each colour of the colour-coded
-    labels (:func:`grainlib.sources.grains_from_colours`), numbered 1..N per section in
+    labels (:func:`grainlib.data.labels.grains_from_colours`), numbered 1..N per section in
     scan order; 172 to 192 grains a section. A grain boundary lies where the id changes;
-    boundary maps are drawn from the ids with :func:`grainlib.grains.boundaries`.
+    boundary maps are drawn from the ids with :func:`grainlib.core.grains.boundaries`.
 
     The sections are about 1.8 um apart: strongly correlated slices of one specimen.
     Licence MIT; cite B. Ma et al., Micron 116 (2019) 5-14.
@@ -316,8 +318,6 @@ def iron_sections(progress: bool = False):
     ------
     DataError : the files cannot be fetched or read (see :func:`fetch`).
     """
-    from .sources import grains_from_colours  # scikit-image: imported when needed
-
     paths = fetch(IRON_SECTIONS.name, progress=progress)
     stems = sorted(Path(p).stem for p in paths if p.startswith("Original/"))
     images, grain_ids = [], []

@@ -5,7 +5,7 @@ stack: grey-level histograms and the earth mover's distance between them, the sh
 boundary pixels, grains per area, and how much darker the boundaries are than the grain
 interiors. :func:`compare` puts them side by side for several sources.
 
-Boundaries follow the project's one convention, :func:`grainlib.grains.boundaries`.
+Boundaries follow the project's one convention, :func:`grainlib.core.grains.boundaries`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wasserstein_distance
 
-from . import grains
+from grainlib.core import grains
 
 GREY_LEVELS = np.arange(256)
 
@@ -89,12 +89,12 @@ def _boundary_masks(grain_ids, width):
 
 
 def boundary_fraction(grain_ids, width: int = 2) -> float:
-    """Share of pixels that are boundary pixels (:func:`grainlib.grains.boundaries`).
+    """Share of pixels that are boundary pixels (:func:`grainlib.core.grains.boundaries`).
 
     Parameters
     ----------
     grain_ids : (H, W) or (n, H, W) integer grain ids.
-    width : boundary width in pixels, as in :func:`grainlib.grains.boundaries`.
+    width : boundary width in pixels, as in :func:`grainlib.core.grains.boundaries`.
 
     Returns
     -------
@@ -130,7 +130,7 @@ def boundary_darkness(images, grain_ids, width: int = 2) -> float:
     """Contrast of the boundaries: how much darker boundary pixels are than grain interiors.
 
     ``(mean grey of interior pixels - mean grey of boundary pixels) / mean grey of
-    interior pixels``, boundary pixels from :func:`grainlib.grains.boundaries` with
+    interior pixels``, boundary pixels from :func:`grainlib.core.grains.boundaries` with
     ``width``, interior pixels all the others; pooled over the stack. 0: boundaries as
     bright as the grains; 1: black boundaries; negative: brighter boundaries.
 

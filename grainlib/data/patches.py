@@ -7,7 +7,7 @@ The protocol (`docs/method.md` section 3):
 - the real fraction X % is X % of the training *images* (with all their patches),
   nested: one seeded permutation of the training images, X % = its first
   ``ceil(X / 100 * n_train)`` images (at least one);
-- every boundary map is drawn from grain ids with :func:`grainlib.grains.boundaries`,
+- every boundary map is drawn from grain ids with :func:`grainlib.core.grains.boundaries`,
   one width for every source.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from . import grains
+from grainlib.core import grains
 
 
 @dataclass
@@ -139,7 +139,7 @@ def cut(images, grain_ids, image_index, origin, size: int, boundary_width: int =
     image_index : (M,) int, which image each patch comes from.
     origin : (M, 2) int, top-left (row, column) of each patch.
     size : patch side S.
-    boundary_width : width passed to :func:`grainlib.grains.boundaries`, applied to each
+    boundary_width : width passed to :func:`grainlib.core.grains.boundaries`, applied to each
         patch's own grain ids (the same for every source).
 
     Returns

@@ -1,4 +1,5 @@
-"""Grain maps: boundaries drawn from grain ids, sections of a volume, grain statistics.
+"""Grain maps: boundaries drawn from grain ids, sections of a volume, grain statistics,
+grain cores (markers for watersheds) and the colours grains are drawn in.
 
 The boundary convention, shared by every data source (real, simulated, synthetic):
 a pixel is a boundary pixel when one of its 4-neighbours belongs to another grain.
@@ -10,13 +11,17 @@ Either way the grains that remain are separated under 4-connectivity.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from scipy import ndimage, sparse
 from scipy.sparse.csgraph import connected_components
 from skimage.measure import label as _connected
+from skimage.morphology import h_maxima
 
 
-def _check_labels(labels: np.ndarray, ndim: int, name="labels") -> np.ndarray:
+def check_labels(labels: np.ndarray, ndim: int, name="labels") -> np.ndarray:
+    """``labels`` as an array, checked to be ``ndim``-D integer grain ids (ValueError
+    naming ``name`` otherwise)."""
     labels = np.asarray(labels)
     if labels.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}D grain-id array, got shape {labels.shape}")
@@ -37,7 +42,7 @@ def boundaries(labels: np.ndarray, width: int = 2) -> np.ndarray:
     -------
     (H, W) bool array, True on boundary pixels. The image frame is not marked.
     """
-    labels = _check_labels(labels, 2)
+    labels = check_labels(labels, 2)
     if width < 1:
         raise ValueError(f"width must be >= 1 pixel, got {width}")
     right = labels[:, :-1] != labels[:, 1:]
@@ -59,7 +64,7 @@ def section(volume: np.ndarray, axis: int, index: int) -> np.ndarray:
 
     Returns a (copy of a) 2D array of the same dtype.
     """
-    volume = _check_labels(volume, 3, "volume")
+    volume = check_labels(volume, 3, "volume")
     if not 0 <= index < volume.shape[axis]:
         raise IndexError(f"section {index} out of range for axis {axis} of size {volume.shape[axis]}")
     return np.ascontiguousarray(np.take(volume, index, axis=axis))
@@ -77,7 +82,7 @@ def connected_grains(labels: np.ndarray) -> np.ndarray:
     A 3D grain may cut a section in several pieces; each piece is a grain in 2D.
     Returns an int32 (H, W) map with ids 1..N.
     """
-    return _regions(_check_labels(labels, 2)).astype(np.int32)
+    return _regions(check_labels(labels, 2)).astype(np.int32)
 
 
 def _touching_frame(labels: np.ndarray) -> np.ndarray:
@@ -145,7 +150,7 @@ def grains_3d(volume: np.ndarray, periodic: bool = True, connectivity: int = 3) 
     -------
     (Z, Y, X) int32 array of grain numbers 0..N-1.
     """
-    volume = _check_labels(volume, 3, "volume")
+    volume = check_labels(volume, 3, "volume")
     if not periodic:
         return (_regions(volume, connectivity) - 1).astype(np.int32)
     # Label a copy padded by one wrapped layer: each padded site is a twin of an interior
@@ -206,7 +211,7 @@ def grain_table(grain_ids: np.ndarray):
     import pandas as pd
     from skimage.measure import regionprops_table
 
-    grain_ids = _check_labels(grain_ids, 2, "grain_ids")
+    grain_ids = check_labels(grain_ids, 2, "grain_ids")
     if grain_ids.size and grain_ids.min() < 0:
         raise ValueError(f"grain_ids must be >= 0 (0: no grain), found {grain_ids.min()}")
     props = regionprops_table(grain_ids, properties=("label", "area", "centroid", "bbox"))
@@ -221,3 +226,39 @@ def grain_table(grain_ids: np.ndarray):
         "touches_frame": (props["bbox-0"] == 0) | (props["bbox-1"] == 0)
                          | (props["bbox-2"] == height) | (props["bbox-3"] == width),
     })
+
+
+def cores(free: np.ndarray, marker_depth: float) -> np.ndarray:
+    """Grain cores: one marker per region that stands out from the boundary lines.
+
+    Parameters
+    ----------
+    free : (H, W) bool, True away from boundary lines.
+    marker_depth : h of the h-maxima of the distance to the nearest line, in pixels
+        (0: every connected component of ``free`` is one marker).
+
+    Returns
+    -------
+    (H, W) int32 marker labels, 0 outside the cores.
+    """
+    free = np.ascontiguousarray(free, dtype=np.uint8)
+    if marker_depth > 0:
+        distance = cv2.distanceTransform(free, cv2.DIST_L2, 5)
+        free = h_maxima(distance, marker_depth).astype(np.uint8)
+    _, markers = cv2.connectedComponents(free, connectivity=8, ltype=cv2.CV_32S)
+    return markers
+
+
+def grain_colours(labels: np.ndarray, seed: int = 7) -> np.ndarray:
+    """A pastel RGB colour per grain id, stable across sections of the same volume.
+
+    Parameters
+    ----------
+    labels : (H, W) integer grain ids.
+
+    Returns
+    -------
+    (H, W, 3) uint8 RGB image.
+    """
+    palette = np.random.default_rng(seed).integers(70, 256, size=(4099, 3), dtype=np.uint8)
+    return palette[np.asarray(labels) % len(palette)]

@@ -2,10 +2,10 @@
 classical baselines, patch by patch. The chapter-05 step.
 
 Each method predicts a boundary map of every test patch (``datasets.load(cfg).test``,
-cut from test images no training step has seen); :func:`grainlib.metrics.evaluate`
+cut from test images no training step has seen); :func:`grainlib.score.metrics.evaluate`
 scores it against the true map (MAP and ARI, docs/method.md section 6). The baselines
 use the profile's parameters (``cfg["baselines"]``: defaults tuned on training data,
-never on these patches); the U-Nets are those :func:`grainlib.segment.build` makes or
+never on these patches); the U-Nets are those :func:`grainlib.learn.segment.build` makes or
 reuses, with the profile's post-processing.
 
 Two checks beside the real test set:
@@ -30,9 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import baselines, metrics, segment, training
-from .patches import PatchSet
-from .store import fingerprint
+from grainlib.core.store import fingerprint
+from grainlib.data import datasets
+from grainlib.data.patches import PatchSet
+from grainlib.learn import segment, training, transfer
+from grainlib.score import baselines, metrics
 
 VERSION = 1  # bump when the way scores are computed changes
 
@@ -63,13 +65,13 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
 
     Parameters
     ----------
-    cfg : a loaded profile (:func:`grainlib.config.load`); its datasets must be built
+    cfg : a loaded profile (:func:`grainlib.core.config.load`); its datasets must be built
         (chapter 02).
     fraction : real fraction X of the U-Nets (the simulated sets use 100).
     seed : training seed (None: the profile's ``seed``).
-    training_sets : names from :data:`grainlib.segment.TRAINING_SETS`.
+    training_sets : names from :data:`grainlib.learn.segment.TRAINING_SETS`.
     include_baselines : also score the four classical methods
-        (:func:`grainlib.baselines.configured`).
+        (:func:`grainlib.score.baselines.configured`).
     progress : show training progress of models that are missing.
 
     Returns
@@ -80,10 +82,9 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
     requested one), ``seed``, ``patch`` (index into ``datasets.load(cfg).test``),
     ``MAP``, ``ARI``. Stored as ``runs/<profile>/scores/scores-<fraction>-seed<seed>.csv``
     with a fingerprint of the models and parameters beside it, and reused while that
-    fingerprint holds.
+    fingerprint holds. ``table.attrs["trained_now"]`` lists the training sets whose U-Net
+    this call trained (empty when every model was read back).
     """
-    from . import datasets
-
     seed = int(cfg["seed"] if seed is None else seed)
     training_sets = [segment.check_training_set(name) for name in training_sets]
     test = datasets.load(cfg).test
@@ -95,14 +96,17 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
         keys[name] = training.stored_fingerprint(path)
     key = fingerprint({
         "version": VERSION, "models": keys, "fraction": int(fraction), "seed": seed,
-        "postprocess": {k: cfg["segment"][k] for k in segment._POSTPROCESS
+        "postprocess": {k: cfg["segment"][k] for k in segment.POSTPROCESS_KEYS
                         if k in cfg["segment"]},
         "baselines": cfg["baselines"] if include_baselines else None,
         "test": datasets.piece_params(cfg)["data_test"]})
     path = scores_path(cfg, fraction, seed)
     stamp = path.with_suffix(".json")
+    trained_now = [name for name, model in models.items() if model.trained_now]
     if path.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("key") == key:
-        return pd.read_csv(path, keep_default_na=False)
+        table = pd.read_csv(path, keep_default_na=False)
+        table.attrs["trained_now"] = trained_now
+        return table
     frames = []
     for name, model in models.items():
         preds = segment.predict(model, test.images)
@@ -117,6 +121,7 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
     stamp.unlink(missing_ok=True)  # a table killed half-written is never trusted
     table.to_csv(path, index=False)
     stamp.write_text(json.dumps({"key": key}))
+    table.attrs["trained_now"] = trained_now
     return table
 
 
@@ -128,18 +133,16 @@ def segmentation_examples(cfg, table: pd.DataFrame, fraction: int, seed: int | N
     ----------
     cfg : a loaded profile.
     table : a :func:`score` table of ``fraction`` and ``seed``; its U-Net training sets,
-        in order, are the ones drawn (their models are read back, :func:`grainlib.segment.build`).
+        in order, are the ones drawn (their models are read back, :func:`segment.build`).
     fraction, seed : those of the table (seed None: the profile's).
     patches : indices of the test patches to show.
 
     Returns
     -------
-    dict with the arguments of :func:`grainlib.report.fig4_segmentation`: ``images``
+    dict with the arguments of :func:`grainlib.view.report.fig4_segmentation`: ``images``
     (K, H, W) uint8, ``truths`` (K, H, W) bool, ``preds`` {paper's name of the training
     set: (K, H, W) bool}, ``scores`` {same names: (K,) MAP per patch, from ``table``}.
     """
-    from . import datasets
-
     seed = int(cfg["seed"] if seed is None else seed)
     test = datasets.load(cfg).test
     patches = np.atleast_1d(np.asarray(patches, np.int64))
@@ -185,12 +188,12 @@ def plane_coverage(patches: PatchSet, depth: int, zoom: int = 1) -> np.ndarray:
 
     A patch of an axis-0 section lies in one plane, its section index. A patch of an
     axis-1 or axis-2 section runs along z with its rows: row r shows plane
-    ``(origin_row + r // zoom) % depth`` (the cut of :func:`grainlib.patches.periodic_crops`).
+    ``(origin_row + r // zoom) % depth`` (the cut of :func:`grainlib.data.patches.periodic_crops`).
 
     Parameters
     ----------
     patches : M simulated patches of side S (``axis``, ``image_index`` and ``origin`` as
-        :func:`grainlib.patches.periodic_crops` sets them).
+        :func:`grainlib.data.patches.periodic_crops` sets them).
     depth : Z, the volume's number of planes along axis 0.
     zoom : pixels per lattice site the patches were cut with (``data.simulated_zoom``).
 
@@ -353,7 +356,7 @@ def simulated_only(cfg, seed: int | None = None, gap: int | None = None,
     patches. The test patches are the sections of a slab of the volume instead, and the
     training patches come from planes more than ``gap`` planes away on either side
     (:func:`held_out_split`), training : test planes 2.8 : 1 as in the paper. Trained with
-    :func:`grainlib.segment.train` and the profile's ``segment`` parameters (the budget
+    :func:`grainlib.learn.segment.train` and the profile's ``segment`` parameters (the budget
     of every other U-Net), stored as ``runs/<profile>/segment/simulated-only-seed<seed>.pt``
     with a fingerprint of the parameters, seed and training patches, and reused while it
     holds.
@@ -370,8 +373,6 @@ def simulated_only(cfg, seed: int | None = None, gap: int | None = None,
     -------
     HeldOut.
     """
-    from . import datasets
-
     seed = int(cfg["seed"] if seed is None else seed)
     data = datasets.load(cfg)
     zoom, depth = int(cfg["data"]["simulated_zoom"]), int(cfg["potts"]["shape"][0])
@@ -410,7 +411,7 @@ def score_sets(predict, sets: dict) -> pd.DataFrame:
     Returns
     -------
     tidy DataFrame, one row per set and patch: ``images`` (the set's name), ``patch``
-    (index in the set), ``MAP``, ``ARI`` (:func:`grainlib.metrics.evaluate`).
+    (index in the set), ``MAP``, ``ARI`` (:func:`grainlib.score.metrics.evaluate`).
     """
     if not sets:
         raise ValueError("no image sets to score")
@@ -434,9 +435,9 @@ def label_fidelity(cfg, fraction: int, seed: int | None = None,
                    progress: bool = True) -> pd.DataFrame:
     """Do the synthetic images carry their labels? The U-Net of Real_X% on three sets.
 
-    The U-Net trained on the real patches of the fraction X (:func:`grainlib.segment.build`,
+    The U-Net trained on the real patches of the fraction X (:func:`grainlib.learn.segment.build`,
     training set "real") segments the real test patches, the synthetic images of the
-    generator trained on the same fraction (:func:`grainlib.transfer.build`), scored
+    generator trained on the same fraction (:func:`grainlib.learn.transfer.build`), scored
     against the simulated labels they were drawn from, and the flat simulated images of
     those labels; of the last two, as many as there are real test patches, evenly spaced.
     If the synthetic images are faithful to their labels (and look real), the
@@ -456,8 +457,6 @@ def label_fidelity(cfg, fraction: int, seed: int | None = None,
     "simulated (flat)") with ``model`` (the paper's name of the training set),
     ``fraction`` and ``seed`` columns.
     """
-    from . import datasets, transfer
-
     seed = int(cfg["seed"] if seed is None else seed)
     model = segment.build(cfg, "real", fraction, seed, progress=progress)
     synthetic = transfer.build(cfg, fraction, seed, progress=progress).synthetic

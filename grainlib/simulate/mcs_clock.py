@@ -1,8 +1,8 @@
-"""The MCS clock: the sublattice sweep of ``grainlib.potts`` against the random-site order.
+"""The MCS clock: the sublattice sweep of ``grainlib.simulate.potts`` against the random-site order.
 
 The paper's protocol picks sites at random, one after another: one MCS is N = Lz*Ly*Lx
 trials at sites drawn uniformly with repeats, each trial seeing every flip before it.
-``grainlib.potts`` gives every site exactly one trial per MCS instead, sublattice after
+``grainlib.simulate.potts`` gives every site exactly one trial per MCS instead, sublattice after
 sublattice. Both run the same trials (energy over 26 neighbours, the id of a random first
 or second nearest neighbour offered, Metropolis at kT), but not in the same order, and
 so not at the same speed: at equal MCS the sweep's grains are larger. What matters for
@@ -34,7 +34,9 @@ import pandas as pd
 from numba import njit
 from scipy import stats
 
-from . import grains, potts
+from grainlib.core import grains
+from grainlib.core.store import Store, fingerprint
+from grainlib.simulate import _kernels, potts
 
 # Bump when a change here changes the stored comparison for the same parameters.
 CLOCK_VERSION = 1
@@ -57,7 +59,7 @@ QUANTITIES = ("volume / mean", "area / mean", "edges")
 _KEYS = dict(zip(QUANTITIES, ("volume", "area", "edges")))
 
 # (26, 3) offsets (dz, dy, dx): 6 first, 12 second, 8 third nearest, as the sweep's.
-OFFSETS = potts._neighbour_offsets()
+OFFSETS = _kernels.neighbour_offsets()
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -103,7 +105,8 @@ def simulate_random_site(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snap
 
     Parameters
     ----------
-    shape, mcs, kT, seed, trial_neighbors, snapshots : as in :func:`grainlib.potts.simulate`.
+    shape, mcs, kT, seed, trial_neighbors, snapshots : as in
+        :func:`grainlib.simulate.potts.simulate`.
         The random numbers come from ``numpy.random.default_rng(seed)``: a seed gives one
         volume, not the sweep's.
     stop : None, or a function ``(mcs, volume) -> bool`` asked after each snapshot; True
@@ -114,7 +117,7 @@ def simulate_random_site(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snap
     PottsResult with ``volume`` (Lz, Ly, Lx) int32 after the last MCS run, ``snapshots``
     {mcs: int32 copy} and ``seconds``. Grain ids are starting site indices, as the sweep's.
     """
-    shape, mcs, kT, seed, trial_neighbors, keep = potts._check_arguments(
+    shape, mcs, kT, seed, trial_neighbors, keep = potts.check_arguments(
         shape, mcs, kT, seed, trial_neighbors, snapshots)
     start = time.perf_counter()
     n_sites = shape[0] * shape[1] * shape[2]
@@ -186,18 +189,18 @@ def normalised_distributions(volume, sections_per_axis: int = SECTIONS_PER_AXIS)
     dict of 1D arrays:
 
     - ``volume`` (G,) float64: each periodic 3D grain's volume over their mean
-      (:func:`grainlib.grains.grains_3d`, 26-connected; mean 1);
+      (:func:`grainlib.core.grains.grains_3d`, 26-connected; mean 1);
     - ``area`` (A,) float64: each section grain's area over their mean, pooled over the
       ``3 * sections_per_axis`` sections; grains cut by a section's frame are left out,
-      as :func:`grainlib.grains.grain_areas` does (mean 1; empty when none is left);
+      as :func:`grainlib.core.grains.grain_areas` does (mean 1; empty when none is left);
     - ``edges`` (A,) int64: the number of grains each of those section grains touches
-      (:func:`grainlib.grains.edge_counts`), in the same order.
+      (:func:`grainlib.core.grains.edge_counts`), in the same order.
 
     Volumes and areas are whole counts, read as spread over the unit interval each
     rounds from (:func:`spread_counts`) before they are divided by their mean.
     """
-    volume = grains._check_labels(volume, 3, "volume")
-    if (not potts._is_int(sections_per_axis)
+    volume = grains.check_labels(volume, 3, "volume")
+    if (not potts.is_int(sections_per_axis)
             or not 1 <= sections_per_axis <= min(volume.shape)):
         raise ValueError(f"sections_per_axis must be an integer in [1, {min(volume.shape)}] "
                          f"(the shortest side of the volume), got {sections_per_axis!r}")
@@ -220,15 +223,15 @@ def _check_snapshots(snapshots, name) -> dict[int, np.ndarray]:
                          f"ids}}, got {snapshots!r:.80}")
     checked = {}
     for step, volume in snapshots.items():
-        if not potts._is_int(step) or step < 1:
+        if not potts.is_int(step) or step < 1:
             raise ValueError(f"{name}: MCS must be integers >= 1, got {step!r}")
-        checked[int(step)] = grains._check_labels(volume, 3, f"{name}[{step}]")
+        checked[int(step)] = grains.check_labels(volume, 3, f"{name}[{step}]")
     return dict(sorted(checked.items()))
 
 
 def mean_volumes(snapshots) -> dict[int, float]:
     """{MCS: mean 3D grain volume in sites} of {MCS: (Lz, Ly, Lx) integer grain ids}
-    (:func:`grainlib.grains.mean_grain_volume`, periodic)."""
+    (:func:`grainlib.core.grains.mean_grain_volume`, periodic)."""
     snapshots = _check_snapshots(snapshots, "snapshots")
     return {step: grains.mean_grain_volume(volume) for step, volume in snapshots.items()}
 
@@ -428,7 +431,7 @@ def run_parameters(cfg) -> dict:
             "reach": REACH, "sections_per_axis": SECTIONS_PER_AXIS}
 
 
-def _simulate_both(params) -> tuple[potts.PottsResult, potts.PottsResult]:
+def simulate_both(params) -> tuple[potts.PottsResult, potts.PottsResult]:
     """The sweep at the compared MCS, and the random-site kernel on its grid
     (:func:`random_site_grid`) until its mean grain volume passes the sweep's last."""
     shape, steps = (params["size"],) * 3, params["snapshots"]
@@ -451,7 +454,7 @@ def run(cfg) -> Comparison:
 
     Parameters
     ----------
-    cfg : a profile from :func:`grainlib.config.load`; reads ``cfg["clock"]`` (size: the
+    cfg : a profile from :func:`grainlib.core.config.load`; reads ``cfg["clock"]`` (size: the
         lattice edge L of both L^3 volumes; snapshots: the MCS compared), the Potts
         ``kT`` and ``trial_neighbors``, ``cfg["seed"]`` and ``cfg["cache_dir"]``.
 
@@ -463,14 +466,12 @@ def run(cfg) -> Comparison:
     the distributions of the paired snapshots (one group per MCS) and ``seconds``; the
     tables are rebuilt from them. The same parameters give the same comparison.
     """
-    from .store import Store, fingerprint
-
     params = run_parameters(cfg)
     if not params["snapshots"]:
         raise ValueError("clock.snapshots is empty: give the MCS to compare")
 
     def compute():
-        results = dict(zip(KERNELS, _simulate_both(params)))
+        results = dict(zip(KERNELS, simulate_both(params)))
         comparison = compare(*(results[k].snapshots for k in KERNELS), params["tolerance"],
                              params["sections_per_axis"])
         return {kernel: {"mcs": np.array(list(comparison.means[kernel]), np.int64),

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PARAMS_DIR = PROJECT_ROOT / "params"
 ENV_PROFILE = "GRAINLIB_PROFILE"  # the profile that load(None) reads
 DEFAULT_PROFILE = "demo"
@@ -118,7 +118,7 @@ def optional(param: Param) -> Param:
 def _baseline_steps(smooth, background_size, marker_depth, merge_below, min_grain,
                     min_fragment=None, close_radius=None) -> dict[str, Param]:
     """The parameters of the pre- and post-processing steps the baselines share
-    (grainlib.baselines, steps 1-6), with one method's defaults."""
+    (grainlib.score.baselines, steps 1-6), with one method's defaults."""
     steps = {
         "smooth": integer(smooth, "Bilateral filter diameter in pixels (<= 1: none).", lo=0),
         "background_size": integer(background_size,
@@ -147,7 +147,7 @@ SCHEMA: dict[str, Any] = {
         "trial_neighbors": choice(18, (18, 26),
                                   "Neighbours a trial index is drawn from: 18 (paper) or 26."),
     },
-    "clock": {  # chapter 01, "The MCS clock" (grainlib.mcs_clock); kT, trial_neighbors: potts'
+    "clock": {  # chapter 01, "The MCS clock" (simulate.mcs_clock); kT, trial_neighbors: potts'
         "size": integer(64, "Lattice edge L of the two L^3 volumes compared: the sublattice "
                         "sweep's and the serial random-site kernel's (about 10 million trials "
                         "a second on one core: L = 64 compared up to MCS 400 takes some "
@@ -162,7 +162,7 @@ SCHEMA: dict[str, Any] = {
                          "Where the real micrographs come from: the embedded surrogate "
                          "specimen, two folders (images_dir, labels_dir), an HDF5 file in "
                          "the published layout (hdf5_path, hdf5_group), or the public "
-                         "pure-iron sections fetched by name (grainlib.data)."),
+                         "pure-iron sections fetched by name (grainlib.data.public)."),
         "images_dir": optional(text(None, "source folder: micrographs (PNG/TIFF, 8 or 16 bit); "
                                     "relative paths start at the project root.")),
         "labels_dir": optional(text(None, "source folder: labels with the same file stems "
@@ -205,7 +205,7 @@ SCHEMA: dict[str, Any] = {
                                "published HDF5 layout to <run_dir>/published_layout.h5."),
     },
     "surrogate": {
-        # 3D structure (grainlib.specimen.structure)
+        # 3D structure (grainlib.data.specimen.structure)
         "grain_diameter": number(67.0, "Mean 2D grain size in pixels: diameter of the circle "
                                  "whose area is the mean section grain area (real iron: about "
                                  "67, i.e. ~3500 px^2, ~180 grains per 800 x 800).", lo=4, hi=2000),
@@ -226,7 +226,7 @@ SCHEMA: dict[str, Any] = {
         "min_grain_area": number(0.004, "Section grains smaller than this share of the mean "
                                  "grain area (at least 3 px) are merged into their neighbours: "
                                  "digitising slivers that real labels do not have.", lo=0, hi=0.5),
-        # rendering (grainlib.specimen.render)
+        # rendering (grainlib.data.specimen.render)
         "brightness": number(253.0, "Grey level of clean grain interiors.", lo=0, hi=255),
         "grain_contrast": number(2.5, "Standard deviation of the grain-to-grain grey offset "
                                  "(orientation contrast), grey levels.", lo=0, hi=100),
@@ -253,7 +253,7 @@ SCHEMA: dict[str, Any] = {
         "scratch_depth": number(25.0, "Mean darkening of a scratch, grey levels.", lo=0, hi=255),
         "blur": number(0.6, "Sigma of the Gaussian blur of the optics, pixels.", lo=0, hi=10),
     },
-    "transfer": {  # pix2pix (grainlib.transfer); defaults: the demo's CPU-sized networks
+    "transfer": {  # pix2pix (grainlib.learn.transfer); defaults: the demo's CPU-sized networks
         "width": integer(32, "Generator channels at the first level (pix2pix: 64).", lo=1),
         "depth": integer(4, "Generator stride-2 levels; patch sides are padded to multiples of "
                          "2**depth (the authors' unet_16: 4).", lo=1, hi=8),
@@ -282,7 +282,7 @@ SCHEMA: dict[str, Any] = {
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
         "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
-    "segment": {  # the segmentation U-Net (grainlib.segment); defaults: the demo's CPU size
+    "segment": {  # the segmentation U-Net (grainlib.learn.segment); defaults: the demo's CPU size
         "width": integer(16, "U-Net channels at the first level (Ronneberger et al.: 64).", lo=1),
         "depth": integer(4, "U-Net poolings; patch sides are padded to multiples of 2**depth.",
                          lo=1, hi=8),
@@ -313,7 +313,7 @@ SCHEMA: dict[str, Any] = {
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
         "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
-    "sweep": {  # python -m grainlib sweep (grainlib.sweep): chapters 03-05 per fraction and seed
+    "sweep": {  # python -m grainlib sweep (run.sweep): chapters 03-05 per fraction and seed
         "fractions": optional(integers(None, "Real fractions swept, each one of data.fractions; "
                                        "null: every one of data.fractions.", lo=1, hi=100)),
         "seeds": integers([0, 1, 2], "Training seeds swept: one run per fraction and seed.",
@@ -324,7 +324,7 @@ SCHEMA: dict[str, Any] = {
                            "workers: the thread count changes a training's last bits, so it is "
                            "fixed for the tables not to depend on the cluster.", lo=1),
     },
-    "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.baselines.tune)
+    "baselines": {  # defaults tuned on the iron sections 001-002 (grainlib.score.baselines.tune)
         "otsu": {
             "low_ratio": number(0.4, "Hysteresis low threshold / Otsu threshold.", lo=0, hi=1),
             **_baseline_steps(smooth=9, background_size=35, min_fragment=30, close_radius=2,

@@ -1,16 +1,17 @@
 """The paper's Tables 3 and 4 from the sweep's per-patch scores, Table 1's timings from its
-runs, and the verdict on the paper's four claims. The chapter-06 step.
+runs, and the verdict on the paper's four claims: pure table code, the chapter-06 step.
+Reading the runs' folders is the sweep's (:mod:`grainlib.run.sweep`).
 
 Every score in a table is computed the same way from the per-patch tables the runs
-store (:func:`collect`): the mean over the test patches for each seed, then the mean and
-the sample standard deviation (ddof = 1) of those per-seed means over the seeds, with
-their number. One seed gives no standard deviation (empty in the CSV).
+store (:func:`grainlib.run.sweep.scores`): the mean over the test patches for each seed,
+then the mean and the sample standard deviation (ddof = 1) of those per-seed means over
+the seeds, with their number. One seed gives no standard deviation (empty in the CSV).
 
 The paper's numbers (:data:`PAPER_TABLE3`, :data:`PAPER_TABLE4`) are those of B. Ma et
 al., npj Comput. Mater. 6, 125 (2020), Tables 3 and 4, on the authors' 36 real test
 images; they are shown beside ours, never mixed with them.
 
->>> scores = collect(config.load("demo"), seeds=[0, 1, 2])          # doctest: +SKIP
+>>> scores = sweep.scores(config.load("demo"), seeds=[0, 1, 2])     # doctest: +SKIP
 >>> verdicts(table3(scores), table4(scores))                         # doctest: +SKIP
 """
 
@@ -21,8 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from . import sweep
 
 COLUMNS = ["fraction", "method", "map_mean", "map_sd", "ari_mean", "ari_sd", "n_seeds",
            "paper_map", "paper_ari"]
@@ -58,43 +57,7 @@ TABLE4_SETS = {"real": "Real_X%", "real+flips": "Real_X% + flips",
                "synthetic": "Synthetic^X_100%"}
 """Table 4's training sets -> the rows' names (X is the row's ``fraction``)."""
 
-_KEY = ["method", "training_set", "fraction", "seed", "patch"]
-
-
 # --------------------------------------------------------------------------- scores
-
-
-def collect(cfg, fractions=None, seeds=None) -> pd.DataFrame:
-    """The per-patch scores of every run of a sweep, each row once.
-
-    Parameters
-    ----------
-    cfg : a loaded profile.
-    fractions, seeds : which runs (:func:`grainlib.sweep.plan`; None: the profile's
-        ``sweep`` section).
-
-    Returns
-    -------
-    DataFrame with the columns of :data:`grainlib.evaluate.COLUMNS`. The rows every run of
-    a seed shares (the fraction-100 U-Nets, the baselines at a fraction) appear once.
-
-    Raises
-    ------
-    FileNotFoundError naming the runs that are missing or were made with other parameters,
-    and the command that makes them.
-    """
-    runs = sweep.plan(cfg, fractions, seeds)
-    missing = [r for r in runs if not sweep.is_finished(cfg, r)]
-    if missing:
-        raise FileNotFoundError(
-            f"{len(missing)} of {len(runs)} runs of profile {cfg['profile']} are not complete "
-            f"with its present parameters ({', '.join(r.name for r in missing)}); make them "
-            f"with: python -m grainlib sweep --profile {cfg['profile']} --fractions "
-            f"{' '.join(str(f) for f in sorted({r.fraction for r in runs}))} --seeds "
-            f"{' '.join(str(s) for s in sorted({r.seed for r in runs}))}")
-    frames = [pd.read_csv(sweep.run_dir(cfg, r) / sweep.SCORES, keep_default_na=False)
-              for r in runs]
-    return pd.concat(frames, ignore_index=True).drop_duplicates(_KEY, ignore_index=True)
 
 
 def _summary(per_seed: pd.DataFrame) -> dict:
@@ -124,7 +87,7 @@ def table3(scores: pd.DataFrame) -> pd.DataFrame:
 
     Parameters
     ----------
-    scores : per-patch scores (:func:`collect`).
+    scores : per-patch scores (:func:`grainlib.run.sweep.scores`).
 
     Returns
     -------
@@ -160,25 +123,24 @@ def table4(scores: pd.DataFrame) -> pd.DataFrame:
     return _frame(rows)
 
 
-def table1(cfg, fractions=None, seeds=None) -> pd.DataFrame:
-    """The paper's Table 1 (seconds per image) from the runs of a sweep: each run's
-    chapter 03 writes its own (``figures/table1.csv`` in the run's folder).
+def table1(timings: pd.DataFrame) -> pd.DataFrame:
+    """The paper's Table 1 (seconds per image) over the runs of a sweep.
+
+    Parameters
+    ----------
+    timings : every run's chapter-03 timings, one row per (run, procedure), with the
+        columns ``procedure``, ``ours_s``, ``paper_s``, ``ours_image_px``
+        (:func:`grainlib.run.sweep.timings`).
 
     Returns
     -------
     DataFrame indexed by procedure: ``ours_mean_s``, ``ours_sd_s``, ``n_runs`` (over the
     runs), ``paper_s``, ``ours_image_px``; NaN where no run measured it.
     """
-    frames = []
-    for r in sweep.plan(cfg, fractions, seeds):
-        path = sweep.run_dir(cfg, r) / "figures" / "table1.csv"
-        if path.is_file():
-            frames.append(pd.read_csv(path))
-    if not frames:
+    if timings.empty:
         return pd.DataFrame(columns=["ours_mean_s", "ours_sd_s", "n_runs", "paper_s",
                                      "ours_image_px"]).rename_axis("procedure")
-    runs = pd.concat(frames, ignore_index=True)
-    grouped = runs.groupby("procedure", sort=False)
+    grouped = timings.groupby("procedure", sort=False)
     return pd.DataFrame({"ours_mean_s": grouped["ours_s"].mean(),
                          "ours_sd_s": grouped["ours_s"].std(),
                          "n_runs": grouped["ours_s"].count(),

@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from . import grains
+from grainlib.core import grains
 
 
 def mean_section_area(volume: np.ndarray, sections_per_axis: int = 4) -> float:

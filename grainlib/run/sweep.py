@@ -6,21 +6,21 @@ own folder, in parallel on a Dask cluster; then chapter 06 tabulates the runs.
 A run is one (fraction, seed). Its folder, ``runs/<profile>/sweep/<fraction>-<seed>/``,
 holds the executed chapters (``03_transfer.ipynb``, ...), ``run.log`` (what the kernels
 printed, each step and its time, any traceback), ``figures/`` (what its chapters draw),
-``scores.csv`` (the per-patch table of :func:`grainlib.evaluate.score` for every training
-set of :data:`grainlib.segment.TRAINING_SETS` and the baselines) and, written last and
+``scores.csv`` (the per-patch table of :func:`grainlib.score.evaluate.score` for every training
+set of :data:`grainlib.learn.segment.TRAINING_SETS` and the baselines) and, written last and
 atomically, ``done.json`` with the fingerprint of the run's parameters.
 
 Resuming. A run whose ``done.json`` matches its parameters (the profile's values, fraction,
 seed, and the text of its chapters) and whose files are all there is skipped; any other is
 executed again. Executing again is cheap for what was finished before: generators,
 synthetic images, U-Nets and scores are stored by fingerprint and reused, and a training
-killed half-way resumes from its checkpoint (:mod:`grainlib.training`).
+killed half-way resumes from its checkpoint (:mod:`grainlib.learn.training`).
 
 Order, and why no two workers ever write the same file. Runs share four kinds of
 artifact: the datasets of chapter 02, and, per seed, the two U-Nets whose real fraction is
 100 whatever the run's (Simulated_100% and Mixed(Real_100% + Simulated_100%),
-:func:`grainlib.segment.effective_fraction`) and chapter 05's U-Net of Supplementary
-Table 1 (:func:`grainlib.evaluate.simulated_only`). These are made first, as tasks of
+:func:`grainlib.learn.segment.effective_fraction`) and chapter 05's U-Net of Supplementary
+Table 1 (:func:`grainlib.score.evaluate.simulated_only`). These are made first, as tasks of
 their own: one for the datasets, then one per shared U-Net and seed (so they train side
 by side), and each run waits for its seed's. Everything else a run makes (its generator,
 synthetic images, four other U-Nets, its scores) is its own. Making the shared artifacts
@@ -57,12 +57,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from . import config
-from .store import fingerprint
+import pandas as pd
+
+from grainlib.core import config
+from grainlib.core.store import fingerprint
+from grainlib.data import datasets
+from grainlib.learn import segment
+from grainlib.run.chapters import RunFailed, execute, select_chapters, shown
+from grainlib.score import evaluate
 
 VERSION = 1  # bump when what a run holds, or how it is made, changes
 MARKER = "done.json"
 SCORES = "scores.csv"
+SCORE_KEY = ["method", "training_set", "fraction", "seed", "patch"]  # one row per key
 LOG = "run.log"
 TOPIC = "grainlib-sweep"  # Dask event topic of the runs' progress
 
@@ -116,15 +123,11 @@ def plan(cfg, fractions=None, seeds=None) -> list[Run]:
 
 def default_chapters() -> list[Path]:
     """The chapters each run executes: those numbered 03 to 05."""
-    from .__main__ import chapters
-
-    return [py for py in chapters() if "03" <= py.name[:2] <= "05"]
+    return [py for py in select_chapters() if "03" <= py.name[:2] <= "05"]
 
 
 def shared_training_sets() -> list[str]:
     """The training sets whose U-Net is the same for every fraction (real fraction 100)."""
-    from . import segment
-
     return [name for name in segment.TRAINING_SETS if segment.effective_fraction(name, 1) == 100]
 
 
@@ -174,6 +177,52 @@ def profile_reference(profile) -> str:
     else its absolute path (kernels run in ``notebooks/``, not the caller's folder)."""
     path = config.profile_path(profile).resolve()
     return path.stem if path.parent == config.PARAMS_DIR.resolve() else str(path)
+
+
+# --------------------------------------------------------------------------- results
+
+
+def scores(cfg, fractions=None, seeds=None) -> pd.DataFrame:
+    """The per-patch scores of every run of a sweep, each row once.
+
+    Parameters
+    ----------
+    cfg : a loaded profile.
+    fractions, seeds : which runs (:func:`plan`; None: the profile's
+        ``sweep`` section).
+
+    Returns
+    -------
+    DataFrame with the columns of :data:`grainlib.score.evaluate.COLUMNS`. The rows every run of
+    a seed shares (the fraction-100 U-Nets, the baselines at a fraction) appear once.
+
+    Raises
+    ------
+    FileNotFoundError naming the runs that are missing or were made with other parameters,
+    and the command that makes them.
+    """
+    runs = plan(cfg, fractions, seeds)
+    missing = [r for r in runs if not is_finished(cfg, r)]
+    if missing:
+        raise FileNotFoundError(
+            f"{len(missing)} of {len(runs)} runs of profile {cfg['profile']} are not complete "
+            f"with its present parameters ({', '.join(r.name for r in missing)}); make them "
+            f"with: python -m grainlib sweep --profile {cfg['profile']} --fractions "
+            f"{' '.join(str(f) for f in sorted({r.fraction for r in runs}))} --seeds "
+            f"{' '.join(str(s) for s in sorted({r.seed for r in runs}))}")
+    frames = [pd.read_csv(run_dir(cfg, r) / SCORES, keep_default_na=False)
+              for r in runs]
+    return pd.concat(frames, ignore_index=True).drop_duplicates(SCORE_KEY, ignore_index=True)
+
+
+def timings(cfg, fractions=None, seeds=None) -> pd.DataFrame:
+    """The chapter-03 timings of every run of a sweep (each run's ``figures/table1.csv``),
+    one row per (run, procedure); empty when no run has them. Table 1 averages them
+    (:func:`grainlib.score.tables.table1`)."""
+    frames = [pd.read_csv(path) for r in plan(cfg, fractions, seeds)
+              if (path := run_dir(cfg, r) / "figures" / "table1.csv").is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["procedure", "ours_s", "paper_s", "ours_image_px"])
 
 
 # --------------------------------------------------------------------------- one run
@@ -242,9 +291,6 @@ def execute_run(cfg, profile: str, run: Run, chapters, threads: int = 1,
     failure: the chapter, the cell and the executed notebook, or the step, the error and
     the log), ``folder``. Does not raise for a failing chapter or step.
     """
-    from . import evaluate, segment
-    from .__main__ import RunFailed, execute, shown
-
     folder = run_dir(cfg, run)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).unlink(missing_ok=True)
@@ -312,8 +358,6 @@ def prepare_datasets(cfg, threads: int | None = None) -> None:
     """The chapter-02 datasets every run reads (built when missing), with ``threads``
     threads (None: every core; the other tasks wait for this one, and the Potts volume
     does not depend on the thread count)."""
-    from . import datasets
-
     _use_threads(threads or cores())
     datasets.build(cfg, progress=False)
 
@@ -321,8 +365,6 @@ def prepare_datasets(cfg, threads: int | None = None) -> None:
 def prepare_model(cfg, training_set: str, seed: int, threads: int = 1, *after) -> None:
     """A U-Net every run of ``seed`` shares (trained when missing). ``after``: Dask
     futures to wait for (the datasets)."""
-    from . import segment
-
     _use_threads(threads)
     segment.build(cfg, training_set, 100, seed, progress=False)
 
@@ -330,8 +372,6 @@ def prepare_model(cfg, training_set: str, seed: int, threads: int = 1, *after) -
 def prepare_simulated_only(cfg, seed: int, threads: int = 1, *after) -> None:
     """Supplementary Table 1's U-Net (chapter 05), the same for every run of ``seed``
     (trained when missing). ``after``: Dask futures to wait for (the datasets)."""
-    from . import evaluate
-
     _use_threads(threads)
     evaluate.simulated_only(cfg, seed, progress=False)
 
@@ -431,8 +471,6 @@ class Bars:
 
 
 def _line(outcome: dict) -> str:
-    from .__main__ import shown
-
     if outcome["status"] == "done":
         return (f"{outcome['run']:<10} done    {outcome['seconds']:7.1f} s  -> "
                 f"{shown(outcome['folder'])}")
@@ -533,9 +571,7 @@ def execute_tables(profile, runs: list[Run], progress: bool = False) -> tuple[Pa
 
     Returns the executed notebook and its seconds, or None when there is no chapter 06.
     """
-    from .__main__ import chapters, execute
-
-    found = [py for py in chapters() if py.name[:2] == "06"]
+    found = [py for py in select_chapters() if py.name[:2] == "06"]
     if not found:
         return None
     output = sweep_dir(config.load(profile)) / f"{found[0].stem}.ipynb"

@@ -1,16 +1,16 @@
 """Segment your own micrographs: a trained U-Net on image files, grain maps and grain
 statistics written to a folder (``python -m grainlib segment``).
 
-For each micrograph ``<stem>.<ext>`` (read by :func:`grainlib.sources.read_micrograph`:
+For each micrograph ``<stem>.<ext>`` (read by :func:`grainlib.data.sources.read_micrograph`:
 grey or RGB, 8 or 16 bit) the U-Net predicts at the image's own size
-(:func:`grainlib.segment.predict`) and the output folder receives
+(:func:`grainlib.learn.segment.predict`) and the output folder receives
 
 - ``<stem>_boundaries.png``: the boundary map, 8-bit grey, 255 on boundary pixels and 0
   elsewhere, the image's height and width;
 - ``<stem>_grains.tif``: the grain ids, 1..K, every pixel in a grain (all 0 when no grain
   was found); a lossless TIFF (deflate), 16-bit unsigned, or 32-bit signed beyond 65,535
-  grains; ``<stem>_boundaries.png`` is :func:`grainlib.grains.boundaries` of it;
-- ``<stem>_grains.csv``: one row per grain (:func:`grainlib.grains.grain_table`): id,
+  grains; ``<stem>_boundaries.png`` is :func:`grainlib.core.grains.boundaries` of it;
+- ``<stem>_grains.csv``: one row per grain (:func:`grainlib.core.grains.grain_table`): id,
   area and equivalent diameter in pixels, centroid, whether the frame cuts it;
 
 and, for all images, ``grains.csv`` (:data:`SUMMARY`): one row per image with its
@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from . import config, grains, segment, sources, training
+from grainlib.core import config, grains
+from grainlib.data import sources
+from grainlib.learn import segment, training
 
 SUMMARY = "grains.csv"
 """The file of one row per image, in the output folder."""
@@ -107,7 +109,7 @@ def postprocess_options(postprocess: str | None = None,
                         threshold: float | None = None) -> dict:
     """Overrides of a model's post-processing, checked against the ``segment`` schema;
     None leaves the model's own value. Returns keyword arguments of
-    :func:`grainlib.segment.predict`; ValueError for a value out of range."""
+    :func:`grainlib.learn.segment.predict`; ValueError for a value out of range."""
     options = {}
     for key, value in (("postprocess", postprocess), ("threshold", threshold)):
         if value is None:
@@ -148,7 +150,7 @@ def write_grain_maps(boundaries: np.ndarray, grain_ids: np.ndarray, paths: dict)
 def summary_row(image, table: pd.DataFrame, shape) -> dict:
     """One row of ``grains.csv``: an image's name, ``shape`` (H, W) and the number, mean
     area and mean equivalent diameter (pixels; NaN without grains) of the grains of its
-    per-grain ``table`` (:func:`grainlib.grains.grain_table`)."""
+    per-grain ``table`` (:func:`grainlib.core.grains.grain_table`)."""
     count = len(table)
     return dict(zip(SUMMARY_COLUMNS, (
         str(image), int(shape[0]), int(shape[1]), count,
@@ -163,8 +165,8 @@ def segment_files(model, images, out_dir, *, postprocess: str | None = None,
 
     Parameters
     ----------
-    model : a :class:`grainlib.segment.Segmenter`, or the path of one written by
-        :func:`grainlib.segment.save`.
+    model : a :class:`grainlib.learn.segment.Segmenter`, or the path of one written by
+        :func:`grainlib.learn.segment.save`.
     images : paths of the micrographs (any size; grey or RGB; 8 or 16 bit).
     out_dir : output folder, created when missing.
     postprocess, threshold : overrides of the model's post-processing (None: its own).
@@ -180,7 +182,7 @@ def segment_files(model, images, out_dir, *, postprocess: str | None = None,
     ------
     Before anything is written: FileNotFoundError or ValueError for a missing or wrong
     model file; ValueError for a bad option or unsafe outputs (:func:`plan`);
-    :class:`grainlib.sources.SourceError` for a missing image. While segmenting:
+    :class:`grainlib.data.labels.SourceError` for a missing image. While segmenting:
     SourceError naming an image that cannot be read as a micrograph.
     """
     from tqdm.auto import tqdm

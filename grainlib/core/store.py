@@ -28,6 +28,17 @@ def fingerprint(params: Any) -> str:
     return hashlib.sha256(f"{FORMAT}:{text}".encode()).hexdigest()[:16]
 
 
+def data_digest(*arrays: np.ndarray) -> str:
+    """A short hash of the arrays' shapes, dtypes and bytes: what a trained model's
+    fingerprint takes of the data it was trained on."""
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.shape}{array.dtype}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()[:16]
+
+
 def _jsonable(value):
     if isinstance(value, np.generic):
         return value.item()

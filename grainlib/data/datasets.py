@@ -2,12 +2,12 @@
 simulated patches from the Potts volume. The chapter-02 step.
 
 :func:`build` makes every piece once and stores it in the run folder
-(:class:`grainlib.store.Store`), each tagged with the parameters it depends on, so a
+(:class:`grainlib.core.store.Store`), each tagged with the parameters it depends on, so a
 re-run reuses what has not changed; :func:`load` reads them back for later chapters.
 
 Simulated data (`docs/method.md` sections 1-3): sections of the Potts volume along all three
 axes cut into patches of the profile's size. The *simulated label* is the boundary map
-of the section's grain ids (:func:`grainlib.grains.boundaries`, the width every source
+of the section's grain ids (:func:`grainlib.core.grains.boundaries`, the width every source
 uses). The *simulated image* is the section drawn flat: each 3D grain one grey level,
 drawn uniformly from ``data.simulated_grey`` by a seeded lookup table, boundaries at
 ``data.simulated_boundary_grey`` (dark, like etched boundaries), no texture. The grain
@@ -26,9 +26,11 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from . import grains, patches, sources
-from .patches import PatchSet
-from .store import Store
+from grainlib.core import grains
+from grainlib.core.store import Store
+from grainlib.data import patches, sources
+from grainlib.data.patches import PatchSet
+from grainlib.simulate import potts
 
 VERSION = 1  # bump when the way any dataset is made changes
 
@@ -146,7 +148,7 @@ def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int =
     size : patch side S, the same as the real patches'.
     count : simulated patches measured per snapshot (the same positions for each).
     seed : seed of the patch positions.
-    zoom : pixels per lattice site (:func:`grainlib.patches.periodic_crops`).
+    zoom : pixels per lattice site (:func:`grainlib.data.patches.periodic_crops`).
 
     Returns
     -------
@@ -172,8 +174,8 @@ def simulated_patches(volume, size: int, count: int, seed: int = 0, boundary_wid
                       grey_range=(120, 230), boundary_grey: int = 40, zoom: int = 1) -> PatchSet:
     """Simulated patches of a Potts volume: flat-grey images, grain ids, boundary maps.
 
-    Patches are cut by :func:`grainlib.patches.periodic_crops` (sections along all three
-    axes) and drawn by :func:`grainlib.patches.render_flat` (one grey per 3D grain, the
+    Patches are cut by :func:`grainlib.data.patches.periodic_crops` (sections along all three
+    axes) and drawn by :func:`grainlib.data.patches.render_flat` (one grey per 3D grain, the
     same in every patch).
 
     Parameters
@@ -181,8 +183,8 @@ def simulated_patches(volume, size: int, count: int, seed: int = 0, boundary_wid
     volume : (Z, Y, X) integer grain ids.
     size, count : patch side S and number of patches M.
     seed : seed of positions and greys.
-    boundary_width, grey_range, boundary_grey : see :func:`grainlib.patches.render_flat`.
-    zoom : pixels per lattice site (:func:`grainlib.patches.periodic_crops`).
+    boundary_width, grey_range, boundary_grey : see :func:`grainlib.data.patches.render_flat`.
+    zoom : pixels per lattice site (:func:`grainlib.data.patches.periodic_crops`).
 
     Returns
     -------
@@ -264,7 +266,7 @@ def build(cfg, progress: bool = True) -> Datasets:
     """The chapter-02 step: make (or reuse) and store every dataset of a profile.
 
     Reads ``cfg["data"]`` (source, split, patches, fractions, simulated data),
-    ``cfg["seed"]``, ``cfg["potts"]`` (via :func:`grainlib.potts.run`, which reuses the
+    ``cfg["seed"]``, ``cfg["potts"]`` (via :func:`grainlib.simulate.potts.run`, which reuses the
     stored volume of chapter 01) and ``cfg["run_dir"]``. Writes ``data_real``,
     ``data_split``, ``data_train``, ``data_test``, ``data_fractions`` and
     ``data_simulated`` (``.h5`` in the run folder), each fingerprinted by the
@@ -310,8 +312,6 @@ def build(cfg, progress: bool = True) -> Datasets:
         for p in sorted(set(data["fractions"]))})
 
     def make_simulated():
-        from . import potts
-
         result = potts.run(cfg, progress=progress)
         volumes = dict(result.snapshots)
         volumes.setdefault(int(cfg["potts"]["mcs"]), result.volume)
@@ -351,7 +351,7 @@ def load(cfg) -> Datasets:
         if not store.has(name, params):
             raise FileNotFoundError(
                 f"{store.path(name)} is missing or was made with other parameters; run "
-                f"grainlib.datasets.build(cfg) (notebook 02_data) for profile "
+                f"grainlib.data.datasets.build(cfg) (notebook 02_data) for profile "
                 f"'{cfg['profile']}' first")
         pieces[name] = store.load(name)
     return _assemble(*pieces.values())
@@ -363,7 +363,7 @@ def export_published(datasets: Datasets, path, boundary_width: int = 2,
 
     Group ``real``: the real micrographs and their grain ids (whole images); group
     ``simulated``: the simulated patches' grain ids (and boundaries), without images,
-    as published. See :func:`grainlib.sources.write_hdf5`.
+    as published. See :func:`grainlib.data.sources.write_hdf5`.
 
     Returns
     -------

@@ -2,10 +2,10 @@
 simulated labels into *synthetic* micrographs that carry those labels exactly.
 
 The objective is pix2pix's, L_cGAN(G, D) + lambda * L1(G) (Isola et al. 2017; the paper's
-"Image style transfer" method, lambda = 100): the generator :class:`grainlib.nets.UNetGenerator`
-maps a boundary map to a grey image, the discriminator
-:class:`grainlib.nets.PatchGAN <grainlib.nets.PatchDiscriminator>` judges (label, image)
-pairs patch by patch. Adam (lr 2e-4, beta1 0.5) at a constant rate, then a linear decay
+"Image style transfer" method, lambda = 100): the generator
+:class:`grainlib.learn.nets.UNetGenerator` maps a boundary map to a grey image, the
+discriminator :class:`PatchGAN <grainlib.learn.nets.PatchDiscriminator>` judges (label,
+image) pairs patch by patch. Adam (lr 2e-4, beta1 0.5) at a constant rate, then a linear decay
 to zero; images scaled to [-1, 1]; label and image flipped and rotated together. The
 choices where the paper is silent are in docs/method.md (style transfer).
 
@@ -15,7 +15,6 @@ choices where the paper is silent are in docs/method.md (style transfer).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +23,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import config, training
-from .nets import PatchDiscriminator, UNetGenerator, crop_to, pad_to_multiple
-from .store import fingerprint
+from grainlib.core import config
+from grainlib.core.store import Store, data_digest, fingerprint
+from grainlib.data import datasets
+from grainlib.learn import training
+from grainlib.learn.nets import PatchDiscriminator, UNetGenerator, crop_to, pad_to_multiple
 
 VERSION = 2  # bump when training or generation changes what a given seed produces
-KIND = "grainlib.transfer.StyleTransfer"
+KIND = "grainlib.learn.transfer.StyleTransfer"
 _ARCHITECTURE = ("width", "depth", "max_width")
 
 
@@ -72,16 +73,6 @@ def _gan_loss(kind: str):
 def _label_tensor(boundaries: np.ndarray, device) -> torch.Tensor:
     """bool (B, H, W) -> float (B, 1, H, W): +1 on boundaries, -1 inside grains."""
     return torch.from_numpy(np.where(boundaries, 1.0, -1.0).astype(np.float32))[:, None].to(device)
-
-
-def data_digest(*arrays: np.ndarray) -> str:
-    """A short hash of the arrays' shapes, dtypes and bytes."""
-    digest = hashlib.sha256()
-    for array in arrays:
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.shape}{array.dtype}".encode())
-        digest.update(array.data)
-    return digest.hexdigest()[:16]
 
 
 def steps_for(params: dict, n_patches: int) -> int:
@@ -243,6 +234,7 @@ class Built:
         ones (same grain ids and boundary maps as ``Datasets.simulated``).
     fraction, seed : what it was trained on and with.
     generate_seconds : seconds per synthetic patch when they were generated.
+    trained_now : True when :func:`build` trained the generator rather than read it back.
     """
 
     model: StyleTransfer
@@ -250,6 +242,7 @@ class Built:
     fraction: int
     seed: int
     generate_seconds: float
+    trained_now: bool = False
 
 
 def model_path(cfg, fraction: int, seed: int) -> Path:
@@ -259,8 +252,6 @@ def model_path(cfg, fraction: int, seed: int) -> Path:
 
 def _trained_on(cfg, fraction: int, seed: int) -> dict:
     """What a generator of :func:`build` depends on, for its fingerprint."""
-    from . import datasets
-
     pieces = datasets.piece_params(cfg)
     return {"version": VERSION, "params": _trained_params(cfg["transfer"]), "seed": int(seed),
             "fraction": int(fraction), "train": pieces["data_train"],
@@ -279,7 +270,7 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
     """The chapter-03 step: the generator trained on the real fraction ``fraction`` % and
     the synthetic images of every simulated label, each made only when missing.
 
-    Reads the datasets stored by chapter 02 (:func:`grainlib.datasets.load`). Writes the
+    Reads the datasets stored by chapter 02 (:func:`grainlib.data.datasets.load`). Writes the
     generator to ``runs/<profile>/transfer/generator-<fraction>-seed<seed>.pt`` (with a
     checkpoint beside it while training) and the synthetic images to
     ``synthetic_<fraction>_seed<seed>.h5``, both fingerprinted by the parameters, seed and
@@ -287,13 +278,10 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
 
     Parameters
     ----------
-    cfg : a loaded profile (:func:`grainlib.config.load`).
+    cfg : a loaded profile (:func:`grainlib.core.config.load`).
     fraction : real fraction X, one of ``cfg["data"]["fractions"]``.
     seed : training seed (None: the profile's ``seed``).
     """
-    from . import datasets
-    from .store import Store
-
     seed = int(cfg["seed"] if seed is None else seed)
     data = datasets.load(cfg)
     if int(fraction) not in data.fractions:
@@ -306,7 +294,8 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
     key = fingerprint(trained_on)
     path = model_path(cfg, fraction, seed)
     model = load(path) if training.stored_fingerprint(path) == key else None
-    if model is None:
+    trained_now = model is None
+    if trained_now:
         partial = training.checkpoint_for(path, key)
         model = train(real.boundaries, real.images, params, seed=seed, progress=progress,
                       checkpoint=partial)
@@ -323,4 +312,4 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
         {"generator": key, "simulated": pieces["data_simulated"]}, make_synthetic)
     patches = data.simulated.subset(slice(None))
     patches.images = synthetic["images"]
-    return Built(model, patches, int(fraction), seed, float(synthetic["seconds"]))
+    return Built(model, patches, int(fraction), seed, float(synthetic["seconds"]), trained_now)

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
 
-from . import grains
-from .widgets import grain_colours
+from grainlib.core import grains
 
 
 def _save(fig, path):
@@ -52,7 +51,7 @@ def cube_projection(volume: np.ndarray, depth: float = 0.5, scale: int = 3) -> n
     size = (int(np.ceil(X + dx * Y)), int(np.ceil(Z + dy * Y)))
     canvas = np.zeros((size[1], size[0], 4), np.uint8)
     for ids, light, matrix in faces.values():
-        rgb = grain_colours(ids).astype(float) * light
+        rgb = grains.grain_colours(ids).astype(float) * light
         rgb = _shade_boundaries(rgb, ids)
         rgba = np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), np.full(ids.shape, 255, np.uint8)])
         rgba = cv2.resize(rgba, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
@@ -83,7 +82,7 @@ def potts_overview(volume: np.ndarray, axis: int = 0, index: int | None = None,
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     axes[0].imshow(cube_projection(volume))
     axes[0].set_title(f"(c) 3D Potts volume {' x '.join(map(str, volume.shape))}")
-    axes[1].imshow(grain_colours(ids), interpolation="nearest")
+    axes[1].imshow(grains.grain_colours(ids), interpolation="nearest")
     axes[1].set_title(f"(d) section {'zyx'[axis]} = {index}")
     axes[2].imshow(~grains.boundaries(ids, boundary_width), cmap="gray", interpolation="nearest")
     axes[2].set_title("(e) boundary label")
@@ -99,7 +98,7 @@ def growth_kinetics(table: pd.DataFrame, volume_fit=None, area_fit=None, t_min: 
 
     Parameters
     ----------
-    table : from :func:`grainlib.kinetics.growth_table` (index ``mcs``).
+    table : from :func:`grainlib.simulate.kinetics.growth_table` (index ``mcs``).
     volume_fit, area_fit : (exponent, prefactor) pairs to draw for MCS >= ``t_min``.
     """
     fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -128,9 +127,9 @@ def mcs_clock(sweep: dict, random_site: dict, ks: pd.DataFrame | None = None,
 
     Parameters
     ----------
-    sweep, random_site : from :func:`grainlib.mcs_clock.normalised_distributions`
+    sweep, random_site : from :func:`grainlib.simulate.mcs_clock.normalised_distributions`
         (``volume``, ``area``: values over their mean; ``edges``: neighbour counts).
-    ks : optional table indexed by quantity (``grainlib.mcs_clock.QUANTITIES``) with a
+    ks : optional table indexed by quantity (``grainlib.simulate.mcs_clock.QUANTITIES``) with a
         column ``KS statistic``, e.g. one pair's rows of ``Comparison.ks``; written in the
         panel titles.
     names : legend names of the two volumes.
@@ -166,9 +165,9 @@ def fig5_grain_statistics(real: pd.DataFrame, simulated: pd.DataFrame, ks: pd.Da
 
     Parameters
     ----------
-    real, simulated : tables from :func:`grainlib.datasets.grain_statistics` (columns
+    real, simulated : tables from :func:`grainlib.data.datasets.grain_statistics` (columns
         ``normalised_area`` and ``edges``, one row per grain).
-    ks : optional table from :func:`grainlib.datasets.ks_table`; its KS statistics are
+    ks : optional table from :func:`grainlib.data.datasets.ks_table`; its KS statistics are
         written in the panel titles.
     names : legend names of the two datasets.
     path : where to save the figure (PNG), or None.
@@ -323,10 +322,10 @@ def fig_fractions(table: pd.DataFrame, paper: dict | None = None, path=None):
 
     Parameters
     ----------
-    table : :func:`grainlib.tables.table4` (columns ``fraction``, ``method``,
+    table : :func:`grainlib.score.tables.table4` (columns ``fraction``, ``method``,
         ``map_mean``, ``map_sd``, ``ari_mean``, ``ari_sd``).
     paper : {method: {fraction: (MAP, ARI)}}, the paper's curves
-        (:data:`grainlib.tables.PAPER_TABLE4`), drawn dashed in the colour of the method.
+        (:data:`grainlib.score.tables.PAPER_TABLE4`), drawn dashed in the colour of the method.
     path : where to save the figure (PNG), or None.
     """
     paper = paper or {}
@@ -468,7 +467,7 @@ def supplementary_table1(table: pd.DataFrame, n_train: int, profile: str = "") -
     Parameters
     ----------
     table : per-test-patch scores, columns ``MAP`` and ``ARI``
-        (``grainlib.evaluate.simulated_only(...).table``).
+        (``grainlib.score.evaluate.simulated_only(...).table``).
     n_train : simulated patches the U-Net was trained on.
     profile : named in our row's label.
 

@@ -25,7 +25,7 @@ Rendering
     blur; 8-bit quantisation. The grain ids are exact whatever the image shows.
 
 The parameters, their defaults and ranges are the ``surrogate`` section of
-:data:`grainlib.config.SCHEMA`.
+:data:`grainlib.core.config.SCHEMA`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,13 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from . import config, grains
+from grainlib.core import config, grains
+
+# Bump when a change alters the rendered specimens for the same parameters: the stored
+# data, and every model trained on them, are then made again. The first version is named
+# by the digest of the source file that rendered it, the key its artifacts were stored
+# under before this constant existed, so that they stay in use; later ones are 2, 3, ...
+VERSION = "3e1a78603c0227d5"
 
 _SCHEMA = config.SCHEMA["surrogate"]
 STRUCTURE_KEYS = ("grain_diameter", "size_spread", "seed_regularity", "waviness",
@@ -215,7 +221,7 @@ def structure(n, shape, *, seed=0, **params) -> np.ndarray:
     Returns
     -------
     (n, H, W) int32 array; each section numbered 1..N by 4-connected 2D grain
-    (:func:`grainlib.grains.connected_grains`), so one 3D grain cut in two pieces is two
+    (:func:`grainlib.core.grains.connected_grains`), so one 3D grain cut in two pieces is two
     2D grains. Ids are per section: the same number in two sections is not the same grain.
     """
     n, height, width = _check_shape(n, shape)
@@ -366,7 +372,7 @@ def render(grain_ids, *, seed=0, **params) -> np.ndarray:
     Parameters
     ----------
     grain_ids : (H, W) integer array of grain ids (any numbering; a boundary lies where
-        the id changes between 4-neighbours, :func:`grainlib.grains.boundaries`).
+        the id changes between 4-neighbours, :func:`grainlib.core.grains.boundaries`).
     seed : seed (int or numpy SeedSequence) of the random streams.
     **params : rendering keys of the ``surrogate`` profile section (brightness,
         grain_contrast, illumination, boundary_depth, boundary_width,
@@ -414,7 +420,7 @@ def sections(n, shape, *, seed=0, **params):
     shape : (H, W) of each section in pixels.
     seed : seed of every random choice (structure and rendering).
     **params : any keys of the ``surrogate`` profile section
-        (:data:`grainlib.config.SCHEMA`); missing keys take their defaults.
+        (:data:`grainlib.core.config.SCHEMA`); missing keys take their defaults.
 
     Returns
     -------

@@ -2,7 +2,7 @@
 with simulated or synthetic ones mixed in; its boundary probabilities are then closed
 into grain boundaries in the labels' convention.
 
-Training (docs/method.md section 5): :class:`grainlib.nets.SegmentationUNet`, two classes
+Training (docs/method.md section 5): :class:`grainlib.learn.nets.SegmentationUNet`, two classes
 per pixel (grain, boundary), cross-entropy weighted grain : boundary = 1 :
 ``boundary_weight`` (the authors' code: 20); inputs scaled to [0, 1] and standardised
 with the mean and standard deviation of the training images (kept with the model); Adam
@@ -12,7 +12,7 @@ mixed; random crops of ``crop`` pixels (whole patches in the paper); no flips or
 rotations unless ``augment``.
 
 Prediction (:func:`predict`): the boundary probability (:func:`probability`) is turned
-into grains and the grains into a boundary map with :func:`grainlib.grains.boundaries`,
+into grains and the grains into a boundary map with :func:`grainlib.core.grains.boundaries`,
 so a prediction has exactly the convention of the labels. Two ways
 (``postprocess``):
 
@@ -21,7 +21,7 @@ so a prediction has exactly the convention of the labels. Two ways
   dropped and every pixel joins its nearest grain;
 - ``"watershed"``: one marker per grain core (h-maxima, depth
   ``marker_depth``, of the distance to the thresholded boundaries,
-  :func:`grainlib.baselines.cores`), then a watershed of the probability from those
+  :func:`grainlib.core.grains.cores`), then a watershed of the probability from those
   markers; gaps in a faint boundary no longer merge two grains, and spurs that split
   no core vanish.
 
@@ -65,16 +65,17 @@ from skimage.measure import label as _connected
 from skimage.segmentation import expand_labels, relabel_sequential
 from skimage.segmentation import watershed as _watershed
 
-from . import config, grains, training
-from .nets import SegmentationUNet, crop_to, pad_to_multiple
-from .store import fingerprint
-from .transfer import data_digest
+from grainlib.core import config, grains
+from grainlib.core.store import data_digest, fingerprint
+from grainlib.data import datasets
+from grainlib.learn import training, transfer
+from grainlib.learn.nets import SegmentationUNet, crop_to, pad_to_multiple
 
 VERSION = 1  # bump when training or prediction changes what a given seed produces
-KIND = "grainlib.segment.Segmenter"
+KIND = "grainlib.learn.segment.Segmenter"
 _ARCHITECTURE = ("width", "depth")
 # Parameters that change only how probabilities become boundaries, not the weights.
-_POSTPROCESS = ("postprocess", "threshold", "marker_depth", "min_grain", "line_width")
+POSTPROCESS_KEYS = ("postprocess", "threshold", "marker_depth", "min_grain", "line_width")
 
 TRAINING_SETS = {
     "real": "Real_X%: the real training patches of the fraction X",
@@ -107,6 +108,7 @@ class Segmenter:
         training seconds.
     mean, std : input standardisation: grey levels / 255, minus ``mean``, over ``std``
         (the training images' statistics).
+    trained_now : True when :func:`build` trained it rather than read it back (not stored).
     """
 
     net: SegmentationUNet
@@ -114,6 +116,7 @@ class Segmenter:
     history: dict = field(default_factory=dict)
     mean: float = 0.5
     std: float = 0.25
+    trained_now: bool = False
 
     @property
     def steps(self) -> int:
@@ -252,7 +255,7 @@ def _trained_params(params: dict) -> dict:
     """The parameters that change the weights (not where, how often it saves, or how
     probabilities become boundaries)."""
     return {k: v for k, v in params.items()
-            if k not in ("device", "checkpoint_every", *_POSTPROCESS)}
+            if k not in ("device", "checkpoint_every", *POSTPROCESS_KEYS)}
 
 
 def _as_stack(images, name="images") -> tuple[np.ndarray, bool]:
@@ -320,7 +323,6 @@ def grain_ids(prob: np.ndarray, postprocess: str = "threshold", threshold: float
     -------
     (H, W) int32 grain ids, 1..K, every pixel in a grain; all 0 when no grain is found.
     """
-    from .baselines import cores
 
     prob = np.asarray(prob, np.float32)
     if prob.ndim != 2:
@@ -329,7 +331,7 @@ def grain_ids(prob: np.ndarray, postprocess: str = "threshold", threshold: float
     if postprocess == "threshold":
         ids = _connected(inside, connectivity=1)
     elif postprocess == "watershed":
-        markers = cores(inside, marker_depth)
+        markers = grains.cores(inside, marker_depth)
         if markers.max() == 0:
             return np.zeros(prob.shape, np.int32)
         ids = _watershed(prob, markers)
@@ -354,15 +356,15 @@ def predict(model: Segmenter, images, batch_size: int = 16, device: str = "auto"
     Returns
     -------
     bool array of the images' shape, True on boundaries
-    (:func:`grainlib.grains.boundaries` of the predicted grains, width ``line_width``);
+    (:func:`grainlib.core.grains.boundaries` of the predicted grains, width ``line_width``);
     with ``return_ids`` also the (N, H, W) int32 grain ids.
     """
-    unknown = set(postprocess) - set(_POSTPROCESS)
+    unknown = set(postprocess) - set(POSTPROCESS_KEYS)
     if unknown:
         raise TypeError(f"unknown post-processing options {sorted(unknown)}; known: "
-                        f"{', '.join(_POSTPROCESS)}")
+                        f"{', '.join(POSTPROCESS_KEYS)}")
     options = {key: model.params.get(key, config.SCHEMA["segment"][key].default)
-               for key in _POSTPROCESS}
+               for key in POSTPROCESS_KEYS}
     options.update(postprocess)
     width = options.pop("line_width")
     prob = probability(model, images, batch_size, device)
@@ -426,8 +428,6 @@ def effective_fraction(training_set: str, fraction: int) -> int:
 def training_data(cfg, training_set: str, fraction: int, seed: int, progress: bool = True):
     """``(real, synthetic, augment)`` of a training set, as :func:`train` takes them:
     pairs (images, boundaries), the second None for single sets."""
-    from . import datasets
-
     check_training_set(training_set)
     data = datasets.load(cfg)
     pair = lambda patches: (patches.images, patches.boundaries)  # noqa: E731
@@ -438,8 +438,6 @@ def training_data(cfg, training_set: str, fraction: int, seed: int, progress: bo
     real = pair(data.real_fraction(int(fraction)))
     if training_set in ("real", "real+flips"):
         return real, None, training_set == "real+flips"
-    from . import transfer
-
     synthetic = pair(transfer.build(cfg, int(fraction), seed, progress=progress).synthetic)
     return (synthetic, None, False) if training_set == "synthetic" else (real, synthetic, False)
 
@@ -449,15 +447,15 @@ def build(cfg, training_set: str, fraction: int, seed: int | None = None,
     """The chapter-04 step: the U-Net of one training set, real fraction and seed,
     trained only when missing.
 
-    Reads the datasets stored by chapter 02 (:func:`grainlib.datasets.load`) and, for the
-    synthetic sets, the synthetic images of chapter 03 (:func:`grainlib.transfer.build`,
+    Reads the datasets stored by chapter 02 (:func:`grainlib.data.datasets.load`) and, for the
+    synthetic sets, the synthetic images of chapter 03 (:func:`grainlib.learn.transfer.build`,
     which makes them when missing). Writes
     ``runs/<profile>/segment/<training_set>-<fraction>-seed<seed>.pt`` (a checkpoint
     beside it while training), fingerprinted by the parameters, seed and training data.
 
     Parameters
     ----------
-    cfg : a loaded profile (:func:`grainlib.config.load`).
+    cfg : a loaded profile (:func:`grainlib.core.config.load`).
     training_set : one of :data:`TRAINING_SETS`.
     fraction : real fraction X, one of ``cfg["data"]["fractions"]`` (taken as 100 for
         "simulated" and "real+simulated").
@@ -497,7 +495,7 @@ def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
     Parameters
     ----------
     path : the model file (``.pt``).
-    key : fingerprint of everything the weights depend on (:func:`grainlib.store.fingerprint`).
+    key : fingerprint of everything the weights depend on (:func:`grainlib.core.store.fingerprint`).
     real, synthetic, params, seed, progress, augment : as :func:`train`; ``params`` is a
         whole ``segment`` section.
 
@@ -514,5 +512,6 @@ def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
                       checkpoint=partial, augment=augment)
         save(model, path, {"fingerprint": key})
         partial.unlink(missing_ok=True)
-    model.params.update({k: params[k] for k in _POSTPROCESS + ("device",) if k in params})
+        model.trained_now = True
+    model.params.update({k: params[k] for k in POSTPROCESS_KEYS + ("device",) if k in params})
     return model

@@ -2,7 +2,7 @@
 
 Four methods, each ``method(image, **params) -> boundary`` with ``image`` an (H, W)
 uint8 micrograph (grains bright, boundaries dark, as in etched iron) and ``boundary`` an
-(H, W) bool map in the project's convention (:func:`grainlib.grains.boundaries` of a
+(H, W) bool map in the project's convention (:func:`grainlib.core.grains.boundaries` of a
 grain-id map, width 2: grains are separated under 4-connectivity):
 
 - :func:`otsu`: Otsu's global threshold of the background-flattened image;
@@ -25,7 +25,7 @@ documented pre- and post-processing:
    that lines keep reaching it (:func:`mask_to_lines`);
 4. *close the contours* (:func:`lines_to_boundaries`): the detected lines are usually
    broken, so their enclosed regions are not taken as they are; instead one marker per
-   grain core (h-maxima of the distance to the lines, :func:`cores`) seeds a watershed
+   grain core (h-maxima of the distance to the lines, :func:`grains.cores`) seeds a watershed
    of the darkness: the detector decides which grains exist, the darkness ridge where
    their contours run, gaps included; dangling spurs that split no core vanish. (The
    Watershed method takes its cores from Otsu's threshold of the darkness instead.)
@@ -35,7 +35,7 @@ documented pre- and post-processing:
 6. *redraw* (:func:`grains_to_boundaries`): grains smaller than ``min_grain`` pixels are
    dropped and every pixel is given to its nearest kept grain
    (``skimage.segmentation.expand_labels``); the boundary map is drawn from these grains
-   with :func:`grainlib.grains.boundaries` (width 2).
+   with :func:`grainlib.core.grains.boundaries` (width 2).
 
 Default parameters were chosen with :func:`tune` (coordinate-wise grid search, MAP) on
 the eight 400 x 400 tiles of the iron serial sections 001-002 only; Table 3 is reported
@@ -61,12 +61,13 @@ import pandas as pd
 from skimage.feature import canny as _canny
 from skimage.filters import apply_hysteresis_threshold
 from skimage.graph import merge_hierarchical, rag_boundary
-from skimage.morphology import h_maxima, skeletonize
+from skimage.morphology import skeletonize
 from skimage.segmentation import expand_labels
 from skimage.segmentation import watershed as _watershed
 from sklearn.cluster import KMeans
 
-from grainlib import grains, metrics
+from grainlib.core import grains
+from grainlib.score import metrics
 
 # --- shared steps -------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ def grains_to_boundaries(labels: np.ndarray, min_grain: int = 0) -> np.ndarray:
 
     Returns
     -------
-    (H, W) bool boundary map, width 2 (:func:`grainlib.grains.boundaries`).
+    (H, W) bool boundary map, width 2 (:func:`grainlib.core.grains.boundaries`).
     """
     labels = np.asarray(labels)
     if min_grain > 0:
@@ -155,27 +156,6 @@ def mask_to_lines(mask: np.ndarray, min_fragment: int = 30,
         mask = cv2.morphologyEx(mask.view(np.uint8), cv2.MORPH_CLOSE,
                                 _disk(close_radius)).astype(bool)
     return np.ascontiguousarray(skeletonize(mask)[margin:-margin, margin:-margin])
-
-
-def cores(free: np.ndarray, marker_depth: float) -> np.ndarray:
-    """Grain cores: one marker per region that stands out from the boundary lines.
-
-    Parameters
-    ----------
-    free : (H, W) bool, True away from boundary lines.
-    marker_depth : h of the h-maxima of the distance to the nearest line, in pixels
-        (0: every connected component of ``free`` is one marker).
-
-    Returns
-    -------
-    (H, W) int32 marker labels, 0 outside the cores.
-    """
-    free = np.ascontiguousarray(free, dtype=np.uint8)
-    if marker_depth > 0:
-        distance = cv2.distanceTransform(free, cv2.DIST_L2, 5)
-        free = h_maxima(distance, marker_depth).astype(np.uint8)
-    _, markers = cv2.connectedComponents(free, connectivity=8, ltype=cv2.CV_32S)
-    return markers
 
 
 def _merge_boundary(graph, src, dst):
@@ -227,7 +207,7 @@ def lines_to_boundaries(lines: np.ndarray, dark: np.ndarray, marker_depth: float
                         merge_below: float = 0.0, min_grain: int = 100) -> np.ndarray:
     """Steps 4-6 above: possibly open lines -> closed grains -> boundary map.
 
-    Cores (:func:`cores`) are the h-maxima of the distance to the lines, so one grain
+    Cores (:func:`grains.cores`) are the h-maxima of the distance to the lines, so one grain
     gets one marker even where a spur pokes into it or its outline has a gap; a
     watershed (``skimage.segmentation.watershed``) of the darkness floods from them, so
     contours run along the dark ridges, across gaps too. Faintly bounded neighbours are
@@ -238,7 +218,7 @@ def lines_to_boundaries(lines: np.ndarray, dark: np.ndarray, marker_depth: float
     ----------
     lines : (H, W) bool boundary lines (may be open).
     dark : (H, W) uint8 darkness map (:func:`darkness`).
-    marker_depth, merge_below, min_grain : see :func:`cores`, :func:`merge_weak`,
+    marker_depth, merge_below, min_grain : see :func:`grains.cores`, :func:`merge_weak`,
         :func:`grains_to_boundaries`.
 
     Returns
@@ -246,7 +226,7 @@ def lines_to_boundaries(lines: np.ndarray, dark: np.ndarray, marker_depth: float
     (H, W) bool boundary map, width 2.
     """
     free = ~np.asarray(lines, dtype=bool)
-    markers = cores(free, marker_depth)
+    markers = grains.cores(free, marker_depth)
     if markers.max() < 2:
         return np.zeros(free.shape, bool)
     labels = _watershed(dark, markers)
@@ -331,7 +311,7 @@ def watershed(image, smooth: int = 9, background_size: int = 25, marker_depth: f
     Pipeline: :func:`darkness` is the relief (boundaries are ridges). Markers are the
     grain cores: the pixels below Otsu's threshold of the darkness, reduced to the
     regional maxima of their distance to the nearest dark pixel that stand out by more
-    than ``marker_depth`` pixels (:func:`cores`), so one grain gets one marker even when
+    than ``marker_depth`` pixels (:func:`grains.cores`), so one grain gets one marker even when
     a speck sits in it. ``skimage.segmentation.watershed`` floods the relief from the
     markers; faintly bounded neighbours are merged (:func:`merge_weak`) and grains below
     ``min_grain`` pixels merged away (:func:`grains_to_boundaries`).
@@ -340,7 +320,7 @@ def watershed(image, smooth: int = 9, background_size: int = 25, marker_depth: f
     ----------
     image : (H, W) uint8 micrograph.
     smooth, background_size : see :func:`darkness`.
-    marker_depth : see :func:`cores`.
+    marker_depth : see :func:`grains.cores`.
     merge_below : see :func:`merge_weak`.
     min_grain : see :func:`grains_to_boundaries`.
 
@@ -350,7 +330,7 @@ def watershed(image, smooth: int = 9, background_size: int = 25, marker_depth: f
     """
     dark = darkness(image, smooth, background_size)
     _, clean = cv2.threshold(dark, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    labels = _watershed(dark, cores(clean > 0, marker_depth))
+    labels = _watershed(dark, grains.cores(clean > 0, marker_depth))
     labels = merge_weak(labels, dark, merge_below)
     return grains_to_boundaries(labels, min_grain)
 
@@ -440,7 +420,7 @@ def score_methods(methods: Mapping[str, Callable[[np.ndarray], np.ndarray]],
     Returns
     -------
     pandas DataFrame indexed by method name: mean ``MAP`` and ``ARI`` of
-    :func:`grainlib.metrics.evaluate`, the mean numbers of ``grains found`` and
+    :func:`grainlib.score.metrics.evaluate`, the mean numbers of ``grains found`` and
     ``grains true``, and ``s / image`` (mean wall time of the method per image), with the
     paper's values beside ours in ``paper MAP`` and ``paper ARI`` for the four
     Table 3 names.
@@ -483,9 +463,9 @@ def labelled_tiles(images: np.ndarray, grain_ids: np.ndarray, size: int = 400,
     Parameters
     ----------
     images : (N, H, W) uint8 micrographs.
-    grain_ids : (N, H, W) int grain-id maps (e.g. from :func:`grainlib.sources.read_folder`).
+    grain_ids : (N, H, W) int grain-id maps (e.g. from :func:`grainlib.data.sources.read_folder`).
     size : tile edge in pixels (the paper's 400).
-    boundary_width : width of the true boundaries, see :func:`grainlib.grains.boundaries`.
+    boundary_width : width of the true boundaries, see :func:`grainlib.core.grains.boundaries`.
 
     Returns
     -------
@@ -513,7 +493,7 @@ def tune(method: Callable[..., np.ndarray], images: Sequence[np.ndarray],
     images : sequence of (H, W) uint8 training micrographs.
     truths : their (H, W) true boundary maps.
     grid : parameter name -> values to try; every combination is run.
-    score : the column of :func:`grainlib.metrics.evaluate`'s means to maximise
+    score : the column of :func:`grainlib.score.metrics.evaluate`'s means to maximise
         (``"map"`` or ``"ari"``); ties go to the first combination in grid order.
     fixed : parameters passed unchanged to every run.
 

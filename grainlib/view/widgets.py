@@ -11,25 +11,10 @@ import cv2
 import ipywidgets as w
 import numpy as np
 
-from . import grains
+from grainlib.core import grains
 
 BOUNDARY_RGB = (230, 30, 30)
 DISPLAY_PIXELS = 420  # small images are enlarged (nearest neighbour) to about this size
-
-
-def grain_colours(labels: np.ndarray, seed: int = 7) -> np.ndarray:
-    """A pastel RGB colour per grain id, stable across sections of the same volume.
-
-    Parameters
-    ----------
-    labels : (H, W) integer grain ids.
-
-    Returns
-    -------
-    (H, W, 3) uint8 RGB image.
-    """
-    palette = np.random.default_rng(seed).integers(70, 256, size=(4099, 3), dtype=np.uint8)
-    return palette[np.asarray(labels) % len(palette)]
 
 
 def overlay_boundaries(rgb: np.ndarray, boundary: np.ndarray, colour=BOUNDARY_RGB,
@@ -96,7 +81,7 @@ class VolumeViewer(w.VBox):
     def frame(self) -> np.ndarray:
         """What the viewer shows: (H, W, 3) uint8 RGB."""
         ids = self.section()
-        rgb = grain_colours(ids)
+        rgb = grains.grain_colours(ids)
         if self.show_boundaries.value:
             rgb = overlay_boundaries(rgb, grains.boundaries(ids, self.boundary_width), (20, 20, 20))
         return rgb

@@ -1,0 +1,1 @@
+"""Profiles and their schema, fingerprinted artifacts on disk, grain ids and boundaries."""

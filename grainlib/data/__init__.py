@@ -1,0 +1,1 @@
+"""Real and simulated data: labels, public data sets, readers, the surrogate, patches."""

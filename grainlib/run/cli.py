@@ -1,0 +1,359 @@
+"""The grainlib command: run the chapters (notebooks) at a profile, show its parameters,
+segment micrographs.
+
+    python -m grainlib run --profile demo            # every chapter, executed copies in runs/demo/notebooks
+    python -m grainlib run --profile smoke --chapters 01
+    python -m grainlib notebooks --inplace           # refresh the outputs of notebooks/*.ipynb (demo)
+    python -m grainlib notebooks --profile smoke --out tests/nbval   # nbval reference copies
+    python -m grainlib notebooks --profile smoke --chapters 01 --out runs/my -p mcs 20
+    python -m grainlib config --profile paper        # the resolved parameters
+    python -m grainlib config --schema               # every parameter, its default and range
+    python -m grainlib data                          # public data sets; data fetch NAME downloads one
+    python -m grainlib sweep --profile smoke         # chapters 03-05 per fraction and seed, then 06
+    python -m grainlib segment MODEL a.png b.tif --out grains   # your own micrographs
+
+Errors a user can fix (a bad profile or value, a missing file or folder, an unreadable
+image, a chapter that fails) are reported as one line, ``error: ...``, naming the file,
+key or cell, with exit status 2 for usage and configuration errors and 1 for a run that
+failed; ``--debug`` adds the traceback.
+
+Adding a subcommand: write ``add_<name>(commands)``, which registers its parser with
+:func:`add_command` (a summary and an example for ``--help``) and its handler with
+``parser.set_defaults(handler=...)``, and append it to :data:`SUBCOMMANDS`. A handler takes
+the parsed arguments and raises on failure (:class:`CommandError`, ``ConfigError``,
+``SourceError``, ``OSError``, ...): :func:`main` turns the exception into the one line.
+A command that runs chapters calls :func:`load_profile` first, so that a bad profile or
+missing data stop it before any work, and :func:`execute_chapters` for the chapters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from grainlib import __version__
+from grainlib.core import config
+from grainlib.data import public
+from grainlib.run import segment_files, sweep
+from grainlib.run.chapters import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    NOTEBOOKS_DIR,
+    CommandError,
+    RunFailed,
+    execute_chapters,
+    load_profile,
+    notebook_parameters,
+    select_chapters,
+    shown,
+)
+
+# --------------------------------------------------------------------------- subcommands
+
+
+def add_command(commands, name: str, summary: str, example: str) -> argparse.ArgumentParser:
+    """Register a subcommand: its one-line summary, an example shown by ``--help``, and
+    the ``--debug`` option every subcommand takes."""
+    parser = commands.add_parser(name, help=summary, description=summary,
+                                 epilog="example:\n  " + example.strip().replace("\n", "\n  "),
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="on error, show the full traceback")
+    return parser
+
+
+def _add_profile(parser):
+    known = ", ".join(sorted(p.stem for p in config.PARAMS_DIR.glob("*.yaml")))
+    parser.add_argument("--profile", default="demo",
+                        help=f"a profile in params/ ({known}) or the path of a YAML file "
+                             f"(default: demo)")
+
+
+def _add_chapters(parser):
+    parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                        help="chapter numbers or names, e.g. 01 02 (default: all)")
+
+
+def run_command(args) -> int:
+    cfg = load_profile(args.profile)
+    total = execute_chapters(select_chapters(args.chapters), Path(cfg["run_dir"]) / "notebooks",
+                             {"profile": args.profile})
+    print(f"{'all':<16} {total:7.1f} s  (profile {cfg['profile']}; "
+          f"figures in {shown(cfg['figures_dir'])})")
+    return 0
+
+
+def add_run(commands):
+    parser = add_command(
+        commands, "run", "execute the chapters at a profile into runs/<profile>/notebooks",
+        "python -m grainlib run --profile smoke --chapters 01   # seconds")
+    _add_profile(parser)
+    _add_chapters(parser)
+    parser.set_defaults(handler=run_command)
+
+
+def _parameter_values(pairs, selected) -> dict:
+    """``-p NAME VALUE`` pairs as notebook parameters: values read as YAML (20 is an
+    int, 0.5 a float, [1, 2] a list, null None), names checked against the chapters'."""
+    import jupytext
+    import yaml
+
+    declared = {name for py in selected for name in notebook_parameters(jupytext.read(py))}
+    values = {}
+    for name, text in pairs or []:
+        if name == "profile":
+            raise CommandError("-p profile: give the profile with --profile")
+        if name not in declared:
+            raise CommandError(f"-p {name}: no such parameter in chapters "
+                               f"{', '.join(p.stem for p in selected)}; their parameters: "
+                               f"{', '.join(sorted(declared - {'profile'}))}")
+        try:
+            values[name] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise CommandError(f"-p {name}: cannot read the value {text!r}") from None
+    return values
+
+
+def notebooks_command(args) -> int:
+    if args.inplace and (args.profile != "demo" or args.parameters):
+        raise CommandError("--inplace keeps the committed notebooks at the demo profile "
+                           "and their defaults; use --out for other profiles or -p values")
+    selected = select_chapters(args.chapters)
+    load_profile(args.profile)
+    if args.inplace:
+        # No parameters, so that papermill injects no cell into the committed notebooks:
+        # their `profile = None` reads $GRAINLIB_PROFILE, set to demo for their kernels.
+        out_dir, parameters, env = NOTEBOOKS_DIR, None, {config.ENV_PROFILE: "demo"}
+    else:
+        out_dir, env = args.out, None
+        parameters = {"profile": args.profile, **_parameter_values(args.parameters, selected)}
+    total = execute_chapters(selected, out_dir, parameters, env)
+    print(f"{'all':<16} {total:7.1f} s")
+    return 0
+
+
+def add_notebooks(commands):
+    parser = add_command(
+        commands, "notebooks",
+        "re-execute notebooks/*.ipynb, or write executed copies with other parameters",
+        "python -m grainlib notebooks --profile smoke --chapters 01 --out runs/my -p mcs 20")
+    _add_profile(parser)
+    _add_chapters(parser)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--inplace", action="store_true",
+                       help="write the outputs into notebooks/*.ipynb (demo profile only)")
+    where.add_argument("--out", type=Path, metavar="FOLDER",
+                       help="folder for the executed copies")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters",
+                        metavar=("NAME", "VALUE"),
+                        help="a value for a notebook parameter (e.g. -p mcs 20 -p L 48), read "
+                             "as YAML; repeatable")
+    parser.set_defaults(handler=notebooks_command)
+
+
+def config_command(args) -> int:
+    import yaml
+
+    if args.schema:
+        print(config.describe())
+    else:
+        print(yaml.safe_dump(config.load(args.profile), sort_keys=False), end="")
+    return 0
+
+
+def add_config(commands):
+    parser = add_command(commands, "config",
+                         "print a profile with every value resolved, or the schema",
+                         "python -m grainlib config --profile smoke\n"
+                         "python -m grainlib config --schema")
+    _add_profile(parser)
+    parser.add_argument("--schema", action="store_true",
+                        help="every key with its default, allowed values and meaning")
+    parser.set_defaults(handler=config_command)
+
+
+def data_command(args) -> int:
+    if getattr(args, "data_command", None) != "fetch":
+        print(public.listing())
+        return 0
+    for name in args.names:
+        try:
+            paths = public.fetch(name, progress=True)
+        except public.DataError as err:
+            raise RunFailed(f"data fetch {name}: {' '.join(str(err).split())}") from None
+        print(f"{name}: {len(paths)} files verified in {shown(public.data_dir())}")
+    return 0
+
+
+def add_data(commands):
+    parser = add_command(commands, "data",
+                         "list the public data sets (licence, size, cached or not), or fetch "
+                         f"one into the cache folder (${public.ENV_DIR}, else the user cache)",
+                         "python -m grainlib data\npython -m grainlib data fetch iron-sections")
+    actions = parser.add_subparsers(dest="data_command")
+    actions.add_parser("list", help="list the data sets (the default)")
+    get = actions.add_parser("fetch", help="download a data set and check its checksums")
+    get.add_argument("names", nargs="+", metavar="NAME", choices=sorted(public.DATASETS),
+                     help=f"one of: {', '.join(sorted(public.DATASETS))}")
+    parser.set_defaults(handler=data_command)
+
+
+def _sweep_chapters(selected) -> list[Path]:
+    """``--chapters`` of the sweep, in the order given: chapter numbers or names, or paths
+    of your own notebooks (``.py``, jupytext percent format)."""
+    found = []
+    for name in selected:
+        if name.endswith(".py"):
+            if not Path(name).is_file():
+                raise CommandError(f"--chapters: no notebook {name}")
+            found.append(Path(name).resolve())
+        else:
+            found += select_chapters([name])
+    return found
+
+
+def sweep_command(args) -> int:
+    cfg = load_profile(args.profile)
+    if args.workers is not None and args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {args.workers}")
+    selected = None if args.chapters is None else _sweep_chapters(args.chapters)
+    runs = sweep.plan(cfg, args.fractions, args.seeds)
+    start = time.perf_counter()
+    progress = sys.stderr.isatty()
+    outcomes = sweep.run(args.profile, args.fractions, args.seeds, selected,
+                         workers=args.workers, scheduler=args.scheduler, progress=progress,
+                         say=lambda line: print(line, flush=True))
+    failed = [o["run"] for o in outcomes if o["status"] == "failed"]
+    if failed:
+        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed ({', '.join(failed)}); "
+                        f"chapter 06 not run. The finished runs are kept: run the sweep again "
+                        f"to retry the others")
+    tables = sweep.execute_tables(args.profile, runs, progress)
+    if tables is not None:
+        print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
+    print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs in "
+          f"{shown(sweep.sweep_dir(cfg))}, tables in {shown(cfg['figures_dir'])})")
+    return 0
+
+
+def add_sweep(commands):
+    parser = add_command(
+        commands, "sweep",
+        "execute chapters 03-05 once per real fraction and seed, in parallel (Dask), "
+        "into runs/<profile>/sweep/<fraction>-<seed>, then chapter 06 (the tables)",
+        "python -m grainlib sweep --profile smoke --fractions 5 100 --seeds 0 1   # a minute\n"
+        "python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler tcp://host:8786")
+    _add_profile(parser)
+    parser.add_argument("--fractions", nargs="+", type=int, metavar="X",
+                        help="real fractions in %% (default: the profile's sweep.fractions, "
+                             "else every one of data.fractions)")
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                        help="training seeds (default: the profile's sweep.seeds)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="processes of the local Dask cluster (default: the profile's "
+                             "sweep.workers, else cores / sweep.threads)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on an existing Dask cluster, e.g. tcp://host:8786; its "
+                             "workers must see this project and its runs/ folder")
+    parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                        help="what each run executes before scoring: chapter numbers or "
+                             "names, or .py notebooks of your own (default: 03 to 05)")
+    parser.set_defaults(handler=sweep_command)
+
+
+def segment_command(args) -> int:
+    summary = segment_files.segment_files(
+        args.model, args.images, args.out, postprocess=args.postprocess,
+        threshold=args.threshold, device=args.device, progress=sys.stderr.isatty(),
+        say=lambda line: print(line, flush=True))
+    print(f"{len(summary)} images, {int(summary['grains'].sum())} grains: "
+          f"{shown(Path(args.out) / segment_files.SUMMARY)}")
+    return 0
+
+
+def add_segment(commands):
+    parser = add_command(
+        commands, "segment",
+        "segment your own micrographs with a trained U-Net into a folder: boundary maps, "
+        "grain ids and grain statistics",
+        "python -m grainlib segment runs/demo/segment/real-100-seed0.pt a.png b.tif "
+        "--out runs/my-grains")
+    parser.add_argument("model", type=Path, metavar="MODEL",
+                        help="a U-Net file, e.g. runs/<profile>/segment/real-100-seed0.pt "
+                             "(written by chapter 04 or grainlib.learn.segment.save)")
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
+                        help="micrographs: PNG, TIFF or JPEG, grey or RGB, 8 or 16 bit "
+                             "(16 bit: the image's min..max scaled to 0..255), any size")
+    parser.add_argument("--out", type=Path, required=True, metavar="FOLDER",
+                        help="folder for the outputs, created when missing: per image "
+                             "<stem>_boundaries.png (0/255), <stem>_grains.tif (grain ids "
+                             "1..K, 16 bit) and <stem>_grains.csv (one row per grain), and "
+                             "grains.csv (one row per image); files of these names are "
+                             "replaced, an input never")
+    parser.add_argument("--postprocess", choices=("threshold", "watershed"),
+                        help="how boundary probabilities become grains (default: the "
+                             "model's own, usually threshold)")
+    parser.add_argument("--threshold", type=float, metavar="P",
+                        help="boundary probability above which a pixel is boundary, in "
+                             "[0, 1] (default: the model's own, usually 0.7)")
+    parser.add_argument("--device", default="auto",
+                        help="torch device: auto (CUDA when present, the default), cpu, cuda")
+    parser.set_defaults(handler=segment_command)
+
+
+# In the order --help lists them.
+SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep, add_segment)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="grainlib", description=__doc__.split("\n\n")[0],
+        epilog="examples:\n" + __doc__.split("\n\n")[1],
+        formatter_class=lambda prog: argparse.RawDescriptionHelpFormatter(prog,
+                                                                          max_help_position=18))
+    parser.add_argument("--version", action="version", version=f"grainlib {__version__}")
+    parser.add_argument("--debug", action="store_true", help="on error, show the full traceback")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(commands)
+    return parser
+
+
+def error_line(err: BaseException) -> tuple[str, int]:
+    """The one line that reports an exception, and the exit status.
+
+    CommandError: its message and status. ValueError (ConfigError, SourceError, a bad
+    value) and OSError (a missing or unreadable file): the message, status 2. Anything
+    else is unexpected: its type and message, status 1, with a pointer to ``--debug``.
+    """
+    if isinstance(err, CommandError):
+        return str(err), err.exit_status
+    if isinstance(err, ValueError):
+        return " ".join(str(err).split()), EXIT_USAGE
+    if isinstance(err, OSError) and err.filename is not None:
+        return f"{err.strerror or err}: {err.filename}", EXIT_USAGE
+    message = " ".join(str(err).split())
+    return (f"{type(err).__name__}{': ' + message if message else ''} "
+            f"(unexpected; run again with --debug for the traceback)", EXIT_FAILED)
+
+
+def main(argv=None) -> int:
+    """Parse the command line, run the subcommand, report any error as one line."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if args.debug:
+            traceback.print_exc()
+        message, status = error_line(err)
+        print(f"error: {message}", file=sys.stderr)
+        return status

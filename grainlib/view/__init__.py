@@ -1,0 +1,1 @@
+"""Figures with the paper's numbers beside ours, and ipywidgets viewers."""
