@@ -148,3 +148,13 @@ def test_the_demo_artifacts_keep_their_fingerprints():
     assert keys == {"data_real": "13e60a7254c63361", "data_split": "ace2a4839243eeab",
                     "data_train": "d51e258a5ed62a6f", "data_test": "bb28f95bf155786a",
                     "data_fractions": "af7d144c27249bd0", "data_simulated": "b8ce5cecbb07d1cc"}
+
+
+def test_model_files_keep_their_format_tags():
+    """Every stored model carries a tag that :func:`grainlib.learn.training.read_model`
+    checks; models written before the package was grouped into stages carry these, so
+    the tags are a file format, not module paths, and must not follow a move."""
+    from grainlib.learn import segment, transfer
+
+    assert segment.KIND == "grainlib.segment.Segmenter"
+    assert transfer.KIND == "grainlib.transfer.StyleTransfer"

@@ -72,7 +72,7 @@ from grainlib.learn import training, transfer
 from grainlib.learn.nets import SegmentationUNet, crop_to, pad_to_multiple
 
 VERSION = 1  # bump when training or prediction changes what a given seed produces
-KIND = "grainlib.learn.segment.Segmenter"
+KIND = "grainlib.segment.Segmenter"  # the model files' format tag, not a module path
 _ARCHITECTURE = ("width", "depth")
 # Parameters that change only how probabilities become boundaries, not the weights.
 POSTPROCESS_KEYS = ("postprocess", "threshold", "marker_depth", "min_grain", "line_width")

@@ -30,7 +30,7 @@ from grainlib.learn import training
 from grainlib.learn.nets import PatchDiscriminator, UNetGenerator, crop_to, pad_to_multiple
 
 VERSION = 2  # bump when training or generation changes what a given seed produces
-KIND = "grainlib.learn.transfer.StyleTransfer"
+KIND = "grainlib.transfer.StyleTransfer"  # the model files' format tag, not a module path
 _ARCHITECTURE = ("width", "depth", "max_width")
 
 
