@@ -24,6 +24,12 @@
 5. clock: mean grain volume at equal MCS, sublattice sweep over the plain random-site
    kernel (grainlib.simulate.mcs_clock), at L = 48; chapter 01, "The MCS clock", adds the
    comparison at equal grain size.
+6. memory (only when asked: --only memory): peak resident memory of ``potts.run`` with 9
+   snapshots, as the paper profile keeps, at L = --memory-size (default 160) over
+   --memory-mcs MCS (default 45), each in a child process of its own: the run computed and
+   stored, then its snapshots read back one by one as chapter 01 reads them; beside it
+   ``potts.simulate`` keeping no snapshot, the floor. Run it with PYTHONPATH naming
+   another checkout to measure that code.
 """
 
 import argparse
@@ -138,7 +144,8 @@ def measure(size, mcs):
     child process whose peak memory is its own."""
     checkpoint = BENCH_DIR / f"potts-L{size}-measure.checkpoint.h5"
     script = (f"import resource\n"
-              f"from grainlib import potts, grains\n"
+              f"from grainlib.core import grains\n"
+              f"from grainlib.simulate import potts\n"
               f"r = potts.simulate({(size,) * 3}, {mcs}, checkpoint={str(checkpoint)!r}, "
               f"**{PAPER!r})\n"
               f"peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
@@ -150,6 +157,49 @@ def measure(size, mcs):
     print(f"  measured: {mcs} MCS in {seconds / 60:.1f} min (earlier parts of a resumed run "
           f"included), peak memory {simulate_mb:.0f} MB while simulating ({child_mb:.0f} MB "
           f"with the grain count after), mean grain volume {mean_volume:.0f} sites")
+
+
+_MEMORY_SCRIPT = """
+import resource, sys, tempfile
+from grainlib.core import config
+from grainlib.simulate import potts
+size, mcs, floor = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "floor"
+steps = sorted({max(1, round(mcs * k / 9)) for k in range(1, 10)})
+def peak():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+cfg = config.load("smoke", {"potts.shape": [size] * 3, "potts.mcs": mcs, "potts.snapshots": steps})
+with tempfile.TemporaryDirectory() as cache:
+    cfg["cache_dir"] = cache
+    if floor:
+        potts.simulate((size,) * 3, mcs, kT=cfg["potts"]["kT"], seed=cfg["seed"],
+                       trial_neighbors=cfg["potts"]["trial_neighbors"], progress=False)
+        print(len(steps), peak(), peak())
+    else:
+        result = potts.run(cfg, progress=False)
+        after_run = peak()
+        for step in result.snapshots:
+            volume = result.snapshots[step]
+        print(len(result.snapshots), after_run, peak())
+"""
+
+
+def memory(size, mcs):
+    """Peak resident memory of ``potts.run`` with 9 snapshots at L = ``size``, and of
+    ``potts.simulate`` alone, each in a child process (see the module docstring, 6.)."""
+    volume_mb = size**3 * 4 / 2**20
+    print(f"\nmemory: L = {size} ({volume_mb:.0f} MB a volume), {mcs} MCS, 9 snapshots; "
+          f"peak resident memory of a child process:")
+    checkout = Path(potts.__file__).resolve().parents[2]  # the code this process imported
+    for what in ("floor", "run"):
+        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, str(size), str(mcs), what],
+                             check=True, stdout=subprocess.PIPE, text=True,
+                             cwd=checkout).stdout.split()
+        count, after_run, after_read = int(out[-3]), float(out[-2]), float(out[-1])
+        if what == "floor":
+            print(f"  potts.simulate, no snapshot kept:        {after_run:7.0f} MB")
+        else:
+            print(f"  potts.run, computed and stored:          {after_run:7.0f} MB")
+            print(f"  ... then its {count} snapshots read one by one: {after_read:7.0f} MB")
 
 
 def clock(size, steps):
@@ -164,7 +214,8 @@ def clock(size, steps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("rate", "scale", "growth", "kinetics", "clock"), action="append",
+    parser.add_argument("--only", choices=("rate", "scale", "growth", "kinetics", "clock",
+                                           "memory"), action="append",
                         help="run only these parts (repeatable); default: all")
     parser.add_argument("--no-big", action="store_true", help="skip the scale part")
     parser.add_argument("--size", type=int, default=400,
@@ -180,6 +231,10 @@ def main():
                         help="MCS of the kinetics part (default 5000)")
     parser.add_argument("--growth-mcs", type=int, default=1000,
                         help="MCS of the L = 100 growth run (default 1000)")
+    parser.add_argument("--memory-size", type=int, default=160,
+                        help="side of the memory part's lattice (default 160)")
+    parser.add_argument("--memory-mcs", type=int, default=45,
+                        help="MCS of the memory part's run (default 45)")
     args = parser.parse_args()
     parts = set(args.only or ("rate", "scale", "growth", "kinetics", "clock"))
     if args.no_big:
@@ -213,6 +268,9 @@ def main():
 
     if "clock" in parts:
         clock(48, [25, 50, 100, 200])
+
+    if "memory" in (args.only or ()):
+        memory(args.memory_size, args.memory_mcs)
 
 
 def growth(growth_mcs):

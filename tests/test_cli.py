@@ -4,8 +4,10 @@ Error cases run ``python -m grainlib`` in a subprocess, as a user does, and chec
 status, the one line on stderr and that no traceback is shown (only with ``--debug``).
 """
 
+import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +19,10 @@ from grainlib.core.config import PROJECT_ROOT
 from grainlib.run import chapters, cli
 
 
-def grainlib(*args, runs: Path, cwd=PROJECT_ROOT, timeout=300):
-    """Run ``python -m grainlib ARGS`` with run folders under ``runs``."""
-    env = {**os.environ, "GRAINLIB_RUNS": str(runs)}
+def grainlib(*args, runs: Path, cwd=PROJECT_ROOT, timeout=300, env=None):
+    """Run ``python -m grainlib ARGS`` with run folders under ``runs`` (``env``: more
+    environment variables)."""
+    env = {**os.environ, "GRAINLIB_RUNS": str(runs), **(env or {})}
     return subprocess.run([sys.executable, "-m", "grainlib", *map(str, args)], cwd=cwd,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -142,6 +145,58 @@ def test_unknown_notebook_parameter(tmp_path):
                                 r"their parameters: .*mcs.*")
 
 
+@pytest.mark.parametrize("parameter, says", [
+    (["L", "-5"], r"-p L -5: gives potts\.shape = \[-5, -5, -5\], which must be a list of 3 "
+                  r"integers >= 2"),
+    (["mcs", "abc"], r"-p mcs abc: must be an integer >= 1 \(it replaces the profile's "
+                     r"potts\.mcs\), got 'abc'"),
+    (["snapshots", "[0]"], r"-p snapshots \[0\]: must be a list of integers >= 1 .*"),
+])
+def test_bad_parameter_values_are_refused_before_any_kernel_starts(tmp_path, parameter, says):
+    result = grainlib("notebooks", "--profile", "smoke", "--chapters", "1", "--out",
+                      tmp_path / "out", "-p", *parameter, runs=tmp_path / "runs")
+    assert_one_error(result, 2, "error: " + says)
+    assert result.stdout == "" and not (tmp_path / "out").exists()
+
+
+def test_run_parameters_must_be_among_the_profile_s(tmp_path):
+    result = grainlib("notebooks", "--profile", "smoke", "--chapters", "segment", "--out",
+                      tmp_path / "out", "-p", "fraction", "7", runs=tmp_path / "runs")
+    assert_one_error(result, 2, r"error: -p fraction 7: must be one of the profile's "
+                                r"data\.fractions \[5, .*, 100\], got 7")
+    result = grainlib("notebooks", "--profile", "smoke", "--chapters", "06", "--out",
+                      tmp_path / "out", "-p", "seeds", "[0, x]", runs=tmp_path / "runs")
+    assert_one_error(result, 2, r"error: -p seeds \[0, x\]: must be a non-empty list of "
+                                r"integers >= 0, got \[0, 'x'\]")
+
+
+def test_chapters_by_number_or_name():
+    assert chapters.select_chapters(["1", "data"]) == chapters.select_chapters(["01", "02"])
+    assert [p.stem for p in chapters.select_chapters(["potts", "06_tables"])] == [
+        "01_potts", "06_tables"]
+
+
+def test_out_may_not_be_the_chapters_folder(tmp_path):
+    for out in ("notebooks", chapters.NOTEBOOKS_DIR / "." ):
+        result = grainlib("notebooks", "--profile", "smoke", "--chapters", "01", "--out", out,
+                          "-p", "mcs", "3", runs=tmp_path / "runs")
+        assert_one_error(result, 2, r"error: --out \S*notebooks/?\.?: the chapters themselves "
+                                    r"are there; choose another folder .*")
+
+
+def test_an_empty_profile_says_what_it_runs_on(tmp_path, capsys):
+    empty = write_profile(tmp_path, "empty", "# to do\n")
+    result = grainlib("config", "--profile", empty, runs=tmp_path / "runs")
+    assert result.returncode == 0 and "potts:" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"note: {empty} is empty: it runs on the schema's defaults (python -m grainlib "
+        f"config --schema), not on the demo profile; add 'extends: demo' to start from that"]
+    chapters.load_profile(empty)  # what run, notebooks and sweep check first
+    assert "is empty" in capsys.readouterr().err
+    chapters.load_profile(write_profile(tmp_path, "mine", "extends: smoke\n"))
+    assert capsys.readouterr().err == ""
+
+
 def test_inplace_refuses_other_profiles(tmp_path):
     result = grainlib("notebooks", "--inplace", "--profile", "smoke", runs=tmp_path)
     assert_one_error(result, 2, r"error: --inplace keeps the committed notebooks at the demo "
@@ -220,3 +275,65 @@ def test_mcs_below_every_snapshot_runs_the_chapter(tmp_path):
                       for o in c.outputs if o.get("name") == "stdout")
     assert "the snapshots at MCS [5, 10, 20, 40] are dropped; snapshots kept: [3]" in printed
     assert "after 3 MCS:" in printed and "no fit" in printed
+
+
+# --------------------------------------------------------------------------- where outputs go
+
+TINY = ("-p", "L", "16", "-p", "mcs", "10", "-p", "snapshots", "[5, 10]",
+        "-p", "clock_L", "8", "-p", "clock_snapshots", "[5]")
+
+
+def contents(folder: Path) -> dict:
+    return {p.relative_to(folder): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """A copy of the project (code, chapters, profiles, committed figures) that commands
+    and their kernels run as the project (through PYTHONPATH), so that a regression writes
+    into the copy, never into the checkout."""
+    root = tmp_path / "project"
+    for name in ("grainlib", "notebooks", "params", "figures"):
+        shutil.copytree(PROJECT_ROOT / name, root / name,
+                        ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    return root
+
+
+@pytest.mark.slow
+def test_only_the_committed_profiles_write_into_figures(project_copy, tmp_path):
+    """A profile of one's own that extends demo, and ``notebooks --out`` with -p values at
+    demo, write their figures into their own folder; figures/ and the chapters stay as
+    committed, and each command's last line says where its notebooks and figures went."""
+    root = project_copy
+    committed = {name: contents(root / name) for name in ("figures", "notebooks")}
+    env = {"PYTHONPATH": str(root)}
+    mine = write_profile(tmp_path, "mine", "extends: demo\npotts:\n  shape: [16, 16, 16]\n"
+                                           "  mcs: 10\n  snapshots: [5, 10]\n"
+                                           "clock:\n  size: 8\n  snapshots: [5]\n")
+    result = grainlib("run", "--profile", mine, "--chapters", "01", runs=root / "runs",
+                      cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].endswith(
+        "(profile mine; notebooks in runs/mine/notebooks, figures in runs/mine/figures)")
+    assert (root / "runs" / "mine" / "figures" / "fig1_potts.png").is_file()
+    result = grainlib("notebooks", "--profile", "demo", "--chapters", "01", "--out", "out",
+                      *TINY, runs=root / "runs", cwd=root, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].endswith("(notebooks in out, figures in out/figures)")
+    assert (root / "out" / "figures" / "fig1_potts.png").is_file()
+    assert {name: contents(root / name) for name in ("figures", "notebooks")} == committed
+
+
+@pytest.mark.slow
+def test_kernels_get_a_relative_runs_folder_as_an_absolute_one(tmp_path, monkeypatch):
+    """``GRAINLIB_RUNS=myruns``: a kernel, which runs in notebooks/, sees the runs folder
+    of the caller's working folder (the sweep's chapter 06 failed on it)."""
+    chapter = tmp_path / "where.py"
+    chapter.write_text("# %%\nfrom grainlib.core import config\n"
+                       "print(config.load('smoke')['run_dir'])\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRAINLIB_RUNS", "myruns")
+    chapters.execute(chapter, tmp_path / "where.ipynb")
+    nb = nbformat.read(tmp_path / "where.ipynb", as_version=4)
+    assert nb.cells[0].outputs[0]["text"].strip() == str(tmp_path / "myruns" / "smoke")

@@ -91,3 +91,32 @@ def test_profile_none_is_the_environment_s_else_demo(runs_dir, monkeypatch):
     monkeypatch.setenv("GRAINLIB_PROFILE", "nope")
     with pytest.raises(ConfigError, match="unknown profile 'nope'"):
         config.load(None)
+
+
+def test_figures_dir_is_not_inherited(runs_dir, tmp_path):
+    """Only a profile that names a figures folder itself writes there: demo's figures/ is
+    demo's, a profile extending demo gets runs/<profile>/figures."""
+    assert config.load("demo")["figures_dir"] == str(config.PROJECT_ROOT / "figures")
+    mine = write(tmp_path, "extends: demo\nseed: 1\n", "mine.yaml")
+    assert config.load(mine)["figures_dir"] == str(runs_dir / "mine" / "figures")
+    own = write(tmp_path, "extends: demo\nfigures_dir: my-figures\n", "own.yaml")
+    assert config.load(own)["figures_dir"] == str(config.PROJECT_ROOT / "my-figures")
+
+
+def test_a_relative_runs_folder_is_made_absolute_where_it_is_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRAINLIB_RUNS", "myruns")
+    cfg = config.load("smoke")
+    assert cfg["run_dir"] == str(tmp_path / "myruns" / "smoke")
+    assert cfg["cache_dir"] == str(tmp_path / "myruns" / "cache")
+    assert cfg["figures_dir"] == str(tmp_path / "myruns" / "smoke" / "figures")
+
+
+def test_describe_lists_extends_first():
+    assert config.describe().splitlines()[0].startswith("extends = None  (a profile in params/")
+
+
+def test_an_empty_profile_is_told_apart(tmp_path):
+    assert config.is_empty(write(tmp_path, "# nothing yet\n", "empty.yaml"))
+    assert not config.is_empty(write(tmp_path, "extends: demo\n", "full.yaml"))
+    assert not config.is_empty("smoke")

@@ -173,11 +173,26 @@ def test_missing_file_without_network_says_what_to_download_and_where(sandbox):
         data.fetch("iron-sections")
     message = str(caught.value)
     first = next(iter(data.IRON_SECTIONS.files))  # fetched in registry order
-    assert message.startswith("cannot download http://127.0.0.1:")
+    assert message.splitlines()[0] == (f"cannot download {first} into {sandbox / 'cache'} "
+                                       f"(no network: no answer from 127.0.0.1:"
+                                       f"{data.base_url('iron-sections').split(':')[-1][:-1]})")
     assert f"{data.IRON_SECTIONS.base_url}{first}" in message  # the real address
     assert str(sandbox / "cache" / first) in message           # where to put it
     assert data.ENV_DIR in message
     assert not (sandbox / "cache").exists()  # a failed download leaves nothing behind
+
+
+def test_the_command_says_in_a_short_line_what_failed_then_what_to_download(sandbox, capsys):
+    """Offline, ``data fetch`` reports the file and the folder in a short first line, then
+    one line per file to download and where it goes."""
+    assert cli(["data", "fetch", "iron-sections"]) == 1
+    first, *rest = capsys.readouterr().err.splitlines()[-13:]
+    assert first.startswith("error: data fetch iron-sections: cannot download "
+                            "Original/001.tif into ") and "(no network: " in first
+    assert len(first.replace(str(sandbox / "cache"), "")) < 120, first
+    assert rest[0].startswith("To work offline, download the 10 missing file(s)")
+    assert rest[1:-1] == [f"  {data.IRON_SECTIONS.base_url}{p}  ->  {sandbox / 'cache' / p}"
+                          for p in data.IRON_SECTIONS.files]
 
 
 # --------------------------------------------------------------------------- conversion

@@ -131,3 +131,31 @@ def test_grain_statistics_and_ks():
     ks = datasets.ks_table(table, table)
     assert ks.loc["normalised_area", "KS statistic"] == 0
     assert ks.loc["edges", "p-value"] == pytest.approx(1.0)
+
+
+# The bytes of every dataset, recorded on 2026-12-06 (datasets.digests). The data are the
+# same on every machine (the surrogate, the Potts kernel and the patch cutting are exact
+# integer or seeded computations), so a change here is a change of the data pipeline:
+# update these only on purpose, with the version bump that change needs.
+SMOKE_DIGESTS = {"real": "7e0bccf2eee2c5e4", "train": "8a85246ed68b9cca",
+                 "test": "3299a9e74677a615", "simulated": "b6eebaad95868373",
+                 "fractions": "d44204bcf9ad40b2"}
+DEMO_DIGESTS = {"real": "a5a47e5bc055c9b1", "train": "e3a4fa5c9e4596db",
+                "test": "f84a30bffe9feba6", "simulated": "b1bf0013d21682d7",
+                "fractions": "72b2286ccbd9b072"}
+
+
+@pytest.mark.slow
+def test_the_smoke_datasets_are_the_recorded_bytes(runs_dir):
+    data = datasets.build(config.load("smoke"), progress=False)
+    assert datasets.digests(data) == SMOKE_DIGESTS
+
+
+def test_the_demo_datasets_are_the_recorded_bytes_where_stored():
+    """Checks the demo's stored datasets (runs/demo, after make demo); skipped before."""
+    cfg = config.load("demo")
+    try:
+        data = datasets.load(cfg)
+    except (FileNotFoundError, KeyError, OSError) as err:
+        pytest.skip(f"no stored demo datasets in {cfg['run_dir']} ({type(err).__name__})")
+    assert datasets.digests(data) == DEMO_DIGESTS

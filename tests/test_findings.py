@@ -76,3 +76,25 @@ def test_tables_writes_one_sentence_per_claim_and_show_makes_a_markdown_list():
                          "C2 is not reproduced: mixing hurts (MAP 0.5 vs 0.5)."]
     shown = findings.show(sentences).data
     assert shown.startswith("### Findings") and shown.count("\n- ") == 2
+
+
+def test_transfer_reports_texture_beside_the_real_real_floor():
+    from types import SimpleNamespace
+
+    looks = pd.DataFrame({"histogram_distance": [0.0, 40.0, 5.0],
+                          "boundary_darkness": [30.0, 60.0, 28.0]},
+                         index=["real test", "simulated (flat)",
+                                "synthetic from the real test labels"])
+    built = SimpleNamespace(fraction=5, model=SimpleNamespace(steps=300), trained_now=False,
+                            synthetic=[0] * 48)
+    texture = pd.DataFrame({"core_sd": [3.0, 1.2, 2.9], "high_frequency_share": [0.06, 0.03, 0.05],
+                            "auc_vs_reference": [np.nan, 0.97, 0.55]},
+                           index=["real test", "synthetic, Real_5%", "floor"])
+    sentences = findings.transfer(looks, built, texture)
+    assert sentences[0] == ("The generator trained on Real_5% for 300 steps (read back from "
+                            "the run folder) made 48 synthetic images.")
+    assert "lie 40.0 grey levels" in sentences[1] and "lie 5.0 grey levels" in sentences[2]
+    assert ("grey SD inside grain cores 1.2 against 3.0 real" in sentences[3]
+            and "AUC 0.97" in sentences[3] and "two halves of the real images give 0.55" in sentences[3])
+    texture.loc["floor", "auc_vs_reference"] = np.nan
+    assert "too few real test images" in findings.transfer(looks, built, texture)[3]

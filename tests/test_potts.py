@@ -2,6 +2,7 @@
 
 import itertools
 
+import h5py
 import numba
 import numpy as np
 import pytest
@@ -235,6 +236,50 @@ def test_run_without_snapshots_keeps_the_final_one(tmp_path):
         result = potts.run(cfg, progress=False)
         assert list(result.snapshots) == [3] and result.volume.shape == (8, 9, 10)
         assert np.array_equal(result.snapshots[3], result.volume)
+
+
+def test_run_reads_artifacts_stored_before_snapshots_were_streamed(tmp_path, monkeypatch):
+    """The layout Store.cached wrote (volume, seconds, snapshots/<mcs>) stays valid, under
+    the same fingerprint; the snapshots are read from the file when asked."""
+    from grainlib.core.store import Store, fingerprint
+
+    cfg = config.load("smoke", {"potts.shape": [8, 9, 10], "potts.mcs": 6,
+                                "potts.snapshots": [3, 6]})
+    cfg["cache_dir"] = str(tmp_path)
+    params = potts.run_parameters(cfg)
+    direct = potts.simulate((8, 9, 10), 6, seed=cfg["seed"], kT=cfg["potts"]["kT"],
+                            trial_neighbors=cfg["potts"]["trial_neighbors"], snapshots=[3, 6],
+                            progress=False)
+    name = f"potts-{fingerprint(params)}"
+    Store(tmp_path).save(name, params, {"volume": direct.volume, "seconds": 1.5, "snapshots": {
+        str(s): v for s, v in direct.snapshots.items()}})
+    monkeypatch.setattr(potts, "simulate", lambda *a, **k: pytest.fail("simulate was called"))
+    result = potts.run(cfg, progress=False)
+    assert np.array_equal(result.volume, direct.volume) and result.seconds == 1.5
+    assert isinstance(result.snapshots, potts.StoredSnapshots)
+    assert list(result.snapshots) == [3, 6] and 3 in result.snapshots and 4 not in result.snapshots
+    for step in (3, 6):
+        assert result.snapshots[step].dtype == np.int32
+        assert np.array_equal(result.snapshots[step], direct.snapshots[step])
+    with pytest.raises(KeyError):
+        result.snapshots[4]
+    Store(tmp_path).path(name).unlink()
+    with pytest.raises(FileNotFoundError, match="removed or replaced"):
+        result.snapshots[3]  # read when asked, not held
+
+
+def test_run_writes_the_artifact_layout_it_always_had(tmp_path):
+    cfg = config.load("smoke", {"potts.shape": [8, 9, 10], "potts.mcs": 6,
+                                "potts.snapshots": [3, 6]})
+    cfg["cache_dir"] = str(tmp_path)
+    result = potts.run(cfg, progress=False)
+    (path,) = tmp_path.glob("potts-*.h5")
+    with h5py.File(path, "r") as f:
+        assert sorted(f) == ["seconds", "snapshots", "volume"] and sorted(f["snapshots"]) == [
+            "3", "6"]
+        assert f["volume"].dtype == f["snapshots/3"].dtype == np.int32
+        assert np.array_equal(f["snapshots/6"][()], result.volume)
+        assert f.attrs["fingerprint"] == path.stem.removeprefix("potts-")
 
 
 def test_snapshot_steps_follow_the_run():

@@ -284,6 +284,106 @@ def test_resume_after_kill_gives_the_same_volume(tmp_path):
     assert list(tmp_path.iterdir()) == []  # checkpoint and orphan removed
 
 
+class _Sink:
+    """A snapshot sink that keeps a copy of what it is handed, and the order."""
+
+    def __init__(self):
+        self.steps, self.volumes = [], {}
+
+    def __call__(self, step, volume):
+        self.steps.append(step)
+        self.volumes[step] = volume.copy()
+
+
+def test_snapshot_sink_takes_each_snapshot_and_nothing_is_kept():
+    whole = potts.simulate((14, 15, 16), 30, **ARGS)
+    sink = _Sink()
+    streamed = potts.simulate((14, 15, 16), 30, snapshot_sink=sink, **ARGS)
+    assert streamed.snapshots == {} and sink.steps == [5, 12, 30]
+    assert np.array_equal(streamed.volume, whole.volume)
+    assert all(np.array_equal(sink.volumes[s], whole.snapshots[s]) for s in (5, 12, 30))
+    with pytest.raises(ValueError, match="snapshot_sink must be None or a callable"):
+        potts.simulate((4, 4, 4), 2, snapshot_sink="folder", progress=False)
+
+
+def test_checkpoint_of_a_sink_records_its_snapshots_without_holding_them(tmp_path, monkeypatch):
+    path = tmp_path / "run.checkpoint.h5"
+    whole = potts.simulate((14, 15, 16), 30, **ARGS)
+    _interrupt_after(monkeypatch, 17)
+    with pytest.raises(_Interrupt):
+        potts.simulate((14, 15, 16), 30, checkpoint=path, checkpoint_every=0,
+                       snapshot_sink=_Sink(), **ARGS)
+    with h5py.File(path, "r") as f:
+        assert f.attrs["done"] == 17 and list(f["snapshots"]) == []
+        assert f.attrs["streamed"] == "[5, 12]"
+    monkeypatch.undo()
+    kept = path.read_bytes()
+    with pytest.raises(ValueError, match=r"handed its snapshots at MCS \[5, 12\] to a "
+                                         r"snapshot sink; resume it with one"):
+        potts.simulate((14, 15, 16), 30, checkpoint=path, **ARGS)
+    assert path.read_bytes() == kept
+    calls = _interrupt_after(monkeypatch, 10**9)
+    sink = _Sink()
+    resumed = potts.simulate((14, 15, 16), 30, checkpoint=path, checkpoint_every=0,
+                             snapshot_sink=sink, **ARGS)
+    assert calls == list(range(18, 31)) and sink.steps == [30]  # 5 and 12: not again
+    assert np.array_equal(resumed.volume, whole.volume)
+    assert np.array_equal(sink.volumes[30], whole.snapshots[30])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoint_holding_snapshots_hands_them_to_a_sink(tmp_path, monkeypatch):
+    """A checkpoint of a run without a sink (e.g. from before sinks) resumed with one."""
+    path = tmp_path / "run.checkpoint.h5"
+    whole = potts.simulate((14, 15, 16), 30, **ARGS)
+    _interrupt_after(monkeypatch, 17)
+    with pytest.raises(_Interrupt):
+        potts.simulate((14, 15, 16), 30, checkpoint=path, checkpoint_every=0, **ARGS)
+    monkeypatch.undo()
+    sink = _Sink()
+    resumed = potts.simulate((14, 15, 16), 30, checkpoint=path, snapshot_sink=sink, **ARGS)
+    assert sink.steps == [5, 12, 30]
+    assert all(np.array_equal(sink.volumes[s], whole.snapshots[s]) for s in (5, 12, 30))
+    assert np.array_equal(resumed.volume, whole.volume)
+
+
+def test_run_killed_while_streaming_snapshots_resumes_to_the_same_run(tmp_path):
+    """potts.run in a child process killed with SIGKILL while it writes a checkpoint every
+    MCS and its snapshots as they are taken; the next run resumes from both."""
+    overrides = {"potts.shape": [32, 32, 32], "potts.mcs": 400,
+                 "potts.snapshots": [5, 12, 30, 200]}
+    script = textwrap.dedent(f"""
+        from grainlib.core import config
+        from grainlib.simulate import potts
+        cfg = config.load("smoke", {overrides!r})
+        cfg["cache_dir"] = {str(tmp_path)!r}
+        potts.CHECKPOINT_EVERY = 0.0
+        potts.run(cfg, progress=False)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while (not list(tmp_path.glob("*.checkpoint.h5")) and child.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.002)
+        time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    cfg = config.load("smoke", overrides)
+    cfg["cache_dir"] = str(tmp_path)
+    result = potts.run(cfg, progress=False)
+    whole = potts.simulate((32, 32, 32), 400, kT=cfg["potts"]["kT"], seed=cfg["seed"],
+                           trial_neighbors=cfg["potts"]["trial_neighbors"],
+                           snapshots=[5, 12, 30, 200], progress=False)
+    assert np.array_equal(result.volume, whole.volume)
+    assert list(result.snapshots) == [5, 12, 30, 200, 400]
+    assert all(np.array_equal(result.snapshots[s], whole.snapshots[s]) for s in (5, 12, 30, 200))
+    assert [p.suffix for p in tmp_path.iterdir()] == [".h5"]  # the artifact, nothing else
+
+
 SMALL = dict(shape=(10, 11, 12), mcs=20, kT=0.5, seed=4, trial_neighbors=18,
              snapshots=[5, 12, 20], progress=False)
 
@@ -348,17 +448,47 @@ def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypat
     from grainlib.core.store import fingerprint
 
     name = f"potts-{fingerprint(potts.run_parameters(cfg))}"
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.checkpoint.h5"]
+    # the snapshot at MCS 3 was written out as it was taken, the checkpoint records it
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.checkpoint.h5",
+                                                          f"{name}.snapshots"]
+    assert [p.name for p in (tmp_path / f"{name}.snapshots").iterdir()] == ["3.h5"]
+    with h5py.File(tmp_path / f"{name}.checkpoint.h5", "r") as f:
+        assert list(f["snapshots"]) == [] and f.attrs["streamed"] == "[3]"
     monkeypatch.undo()
     monkeypatch.setattr(potts, "CHECKPOINT_EVERY", 0.0)
     calls = _interrupt_after(monkeypatch, 10**9)
     result = potts.run(cfg, progress=False)
     assert calls == [6, 7, 8, 9]
     direct = potts.simulate((12, 13, 14), 9, seed=cfg["seed"], kT=cfg["potts"]["kT"],
-                            trial_neighbors=cfg["potts"]["trial_neighbors"], progress=False)
+                            trial_neighbors=cfg["potts"]["trial_neighbors"], snapshots=[3, 9],
+                            progress=False)
     assert np.array_equal(result.volume, direct.volume)
+    assert sorted(result.snapshots) == [3, 9]
+    assert all(np.array_equal(result.snapshots[s], direct.snapshots[s]) for s in (3, 9))
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"{name}.h5"]
     assert result.seconds > 0
+
+
+def test_run_refuses_a_checkpoint_whose_snapshot_files_are_gone(tmp_path, monkeypatch):
+    cfg = config.load("smoke", {"potts.shape": [12, 13, 14], "potts.mcs": 9,
+                                "potts.snapshots": [3, 9]})
+    cfg["cache_dir"] = str(tmp_path)
+    monkeypatch.setattr(potts, "CHECKPOINT_EVERY", 0.0)
+    _interrupt_after(monkeypatch, 5)
+    with pytest.raises(_Interrupt):
+        potts.run(cfg, progress=False)
+    (snapshot,) = tmp_path.glob("*.snapshots/3.h5")
+    snapshot.unlink()
+    (checkpoint,) = tmp_path.glob("*.checkpoint.h5")
+    kept = checkpoint.read_bytes()
+    with pytest.raises(ValueError, match=r"checkpoint .*checkpoint\.h5 records the snapshots "
+                                         r"at MCS \[3\] as written to .*\.snapshots, which "
+                                         r"does not hold them; delete the checkpoint"):
+        potts.run(cfg, progress=False)
+    assert checkpoint.read_bytes() == kept
+    checkpoint.unlink()  # as the message says: the run starts afresh
+    monkeypatch.undo()
+    assert sorted(potts.run(cfg, progress=False).snapshots) == [3, 9]
 
 
 def test_checkpoints_follow_checkpoint_every(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""``python -m grainlib segment``: a user's micrographs through a trained U-Net.
+"""``python -m grainlib segment --model FILE``: a user's micrographs through a trained
+U-Net (the shipped models and the default one: tests/test_models.py).
 
 A tiny U-Net is trained in seconds on synthetic Voronoi micrographs (dark boundaries on
 bright grains), enough to find their grains, and saved as chapter 04 saves one. The
@@ -72,7 +73,7 @@ def segmented(trained, inputs, tmp_path_factory):
     before)."""
     out = tmp_path_factory.mktemp("segmented") / "new" / "out"  # created by the command
     before = digests([trained[0], *inputs[1]])
-    status = cli.main(["segment", str(trained[0]), *map(str, inputs[1]), "--out", str(out),
+    status = cli.main(["segment", "--model", str(trained[0]), *map(str, inputs[1]), "--out", str(out),
                        "--device", "cpu"])
     return out, status, before
 
@@ -112,7 +113,7 @@ def test_statistics_are_those_of_the_grain_maps(segmented, inputs):
     out, _, _ = segmented
     summary = pd.read_csv(out / "grains.csv")
     assert list(summary.columns) == ["image", "height", "width", "grains", "mean_area_px",
-                                     "mean_equivalent_diameter_px"]
+                                     "mean_equivalent_diameter_px", "mean_intercept_px"]
     assert list(summary["image"]) == [str(p) for p in inputs[1]]
     for path, row in zip(inputs[1], summary.itertuples()):
         ids = skio.imread(out / f"{path.stem}_grains.tif").astype(np.int64)
@@ -137,17 +138,53 @@ def test_inputs_are_left_as_they_were(segmented):
 def test_the_installed_command_with_other_post_processing(trained, inputs, tmp_path):
     grey, paths = inputs
     result = subprocess.run(
-        [sys.executable, "-m", "grainlib", "segment", str(trained[0]), str(paths[0]),
+        [sys.executable, "-m", "grainlib", "segment", "--model", str(trained[0]), str(paths[0]),
          "--out", str(tmp_path), "--postprocess", "watershed", "--threshold", "0.5"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr and "warning" not in result.stderr.lower()
+    assert "Traceback" not in result.stderr
+    # the one warning: the tiny test U-Net's 30 steps (tests/test_models.py)
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line.lower()]
+    assert warnings == ["warning: this U-Net was trained for only 30 steps (a smoke model): "
+                        "it will not segment well; use the shipped model (--model iron) or "
+                        "one of make demo"], result.stderr
     assert f"grains -> {paths[0].stem}_boundaries.png" in result.stdout
     _, expected = segment.predict(trained[1], grey, return_ids=True, device="cpu",
                                   postprocess="watershed", threshold=0.5)
     np.testing.assert_array_equal(skio.imread(tmp_path / f"{paths[0].stem}_grains.tif"),
                                   expected)
+
+
+def test_segmenting_into_the_images_folder_again_skips_the_outputs(trained, inputs, tmp_path,
+                                                                   capsys):
+    """``segment MODEL folder/*.png --out folder`` twice: the second run takes the first
+    one's outputs for what they are, skips them and writes the same files again."""
+    grey = inputs[0]
+    for name in ("a.png", "b.png"):
+        skio.imsave(tmp_path / name, grey, check_contrast=False)
+    args = ["segment", "--model", str(trained[0]), "--out", str(tmp_path), "--device", "cpu"]
+    assert cli.main(args[:3] + sorted(map(str, tmp_path.glob("*.png"))) + args[3:]) == 0
+    first = digests(tmp_path.iterdir())
+    capsys.readouterr()
+    again = sorted(map(str, tmp_path.glob("*.png")))
+    assert len(again) == 4
+    assert cli.main(args[:3] + again + args[3:]) == 0
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'a_boundaries.png'}: skipped, this command's output for " \
+           f"{tmp_path / 'a.png'}" in out
+    assert out.splitlines()[-1].startswith("2 images, ")
+    assert digests(tmp_path.iterdir()) == first
+
+
+def test_counts_are_singular_or_plural(trained, tmp_path, capsys):
+    skio.imsave(tmp_path / "one.png", np.full((40, 40), 200, np.uint8), check_contrast=False)
+    assert cli.main(["segment", "--model", str(trained[0]), str(tmp_path / "one.png"), "--out",
+                     str(tmp_path / "out"), "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"1 image, (1 grain|\d+ grains): .*grains\.csv", lines[-1]), lines
+    count = int(pd.read_csv(tmp_path / "out" / "grains.csv")["grains"][0])
+    assert f": {count} grain{'' if count == 1 else 's'} -> one_boundaries.png" in lines[0]
 
 
 def test_more_than_65535_grains_are_kept_exactly(tmp_path):
@@ -161,9 +198,11 @@ def test_more_than_65535_grains_are_kept_exactly(tmp_path):
 
 
 def run_failing(args, capsys, status=2) -> str:
-    """Run the command with ``args``; check the exit status and the one error line."""
-    assert cli.main(["segment", *map(str, args)]) == status
-    lines = capsys.readouterr().err.splitlines()
+    """Run the command with ``args``, the model first; check the exit status and the one
+    error line (beside the tiny U-Net's warning, when it was read)."""
+    assert cli.main(["segment", "--model", *map(str, args)]) == status
+    lines = [line for line in capsys.readouterr().err.splitlines()
+             if not line.startswith("warning: this U-Net was trained for only")]
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     return lines[0]
 
@@ -186,8 +225,10 @@ def test_a_missing_or_unreadable_image_is_named(trained, tmp_path, capsys):
     for name, says in [("nosuch.png", "image not found"),
                        ("text.png", r"cannot read .* expected a micrograph"),
                        ("stack.tif", r"expected a 2D grey \(or RGB\) image, got shape")]:
-        line = run_failing([trained[0], tmp_path / name, "--out", tmp_path / "out"], capsys)
+        line = run_failing([trained[0], tmp_path / name, "--out", tmp_path / "new" / "out"],
+                           capsys)
         assert re.search(says, line) and str(tmp_path / name) in line, line
+        assert not (tmp_path / "new").exists()  # no empty folder left behind
 
 
 def test_bad_options_are_refused_before_any_work(trained, inputs, tmp_path, capsys):
@@ -235,3 +276,26 @@ def test_a_missing_model_reads_as_one_line_for_any_command():
         assert cli.error_line(err) == ("segmentation model not found: /no/such/unet.pt", 2)
     else:
         pytest.fail("no error for a missing model")
+
+
+def test_a_pixel_size_adds_the_astm_grain_size_to_grains_csv(trained, inputs, tmp_path):
+    """grains.csv: the mean lineal intercept in pixels always; with --pixel-size also
+    micrometres, grains per mm^2 and G, those of the boundary map written beside it."""
+    from grainlib.run import grainsize_files
+    from grainlib.score import grainsize
+
+    grey = inputs[1][0]
+    assert cli.main(["segment", "--model", str(trained[0]), str(grey), "--out",
+                     str(tmp_path / "px"), "--device", "cpu"]) == 0
+    assert cli.main(["segment", "--model", str(trained[0]), str(grey), "--out",
+                     str(tmp_path / "um"), "--device", "cpu", "--pixel-size", "0.5"]) == 0
+    plain = pd.read_csv(tmp_path / "px" / segment_files.SUMMARY)
+    sized = pd.read_csv(tmp_path / "um" / segment_files.SUMMARY)
+    assert list(plain.columns) == [*segment_files.SUMMARY_COLUMNS, "mean_intercept_px"]
+    assert list(sized.columns) == [*segment_files.SUMMARY_COLUMNS,
+                                   *segment_files.GRAIN_SIZE_COLUMNS]
+    boundary = grainsize_files.read_boundary_map(tmp_path / "um" / "grey_boundaries.png")
+    for column, value in grainsize.summary(boundary, 0.5).items():
+        assert sized.loc[0, column] == pytest.approx(value, rel=1e-3), column
+    assert sized.loc[0, "mean_intercept_um"] == pytest.approx(
+        0.5 * plain.loc[0, "mean_intercept_px"], rel=1e-3)

@@ -212,6 +212,95 @@ def test_read_published_layout_written_by_h5py(tmp_path):
         sources.read_hdf5(tmp_path / "missing.h5")
 
 
+def write_stacks(path, images, ids, layout, shape=None, group="real"):
+    """Write (N, H, W) images and grain ids stacked in ``layout`` with h5py, as another
+    program would: no ``layout`` attribute, a ``shape`` dataset only when given."""
+    boundary = np.stack([grains.boundaries(i) for i in ids]).astype(np.uint8) * 255
+    order = (lambda a: np.moveaxis(a, 0, -1)) if layout == "HWN" else (lambda a: a)
+    with h5py.File(path, "a") as f:
+        g = f.create_group(group)
+        g["image"], g["label"], g["boundary"] = order(images), order(ids), order(boundary)
+        if shape is not None:
+            g["shape"] = shape
+    return path
+
+
+@pytest.mark.parametrize("n", [70, 8])
+def test_hdf5_both_stack_orders_read_to_the_same_images(tmp_path, n):
+    """N x H x W (numpy's order) and H x W x N (the authors') of square images are told
+    apart by the odd one out of the three sides; the N = 8 stack used to be read as 128
+    images of 8 x 128 px."""
+    images, ids = stacks(n, (32, 32))
+    got = {layout: sources.read_hdf5(write_stacks(tmp_path / f"{layout}.h5", images, ids,
+                                                  layout), "real")
+           for layout in ("HWN", "NHW")}
+    for got_images, got_ids in got.values():
+        assert got_images.shape == got_ids.shape == (n, 32, 32)
+        np.testing.assert_array_equal(got_images, images)
+        np.testing.assert_array_equal(got_ids, ids)
+    cfg = config.load("smoke", {"data.source": "hdf5", "data.hdf5_path": str(tmp_path / "NHW.h5")})
+    sources.check_source(cfg)
+    np.testing.assert_array_equal(sources.load_real(cfg)[0], images)
+
+
+def test_hdf5_square_stack_needs_the_layout_key(tmp_path):
+    images, ids = stacks(32, (32, 32))  # 32 images of 32 x 32: a cube, either order fits
+    path = write_stacks(tmp_path / "cube.h5", images, ids, "NHW")
+    before = snapshot(tmp_path)
+    with pytest.raises(SourceError) as err:
+        sources.read_hdf5(path, "real")
+    message = str(err.value)
+    assert "\n" not in message and str(path) in message and "data.hdf5_layout" in message
+    assert "read as HWN (H x W x N, the authors' layout)" in message
+    assert "read as NHW (N x H x W)" in message
+    cfg = {"data.source": "hdf5", "data.hdf5_path": str(path)}
+    with pytest.raises(SourceError, match=r"data\.hdf5_path: .*cube\.h5:/real: cannot tell "
+                                          r"the order .*set data\.hdf5_layout"):
+        sources.check_source(config.load("smoke", cfg))  # before any chapter runs
+    keyed = config.load("smoke", {**cfg, "data.hdf5_layout": "NHW"})
+    sources.check_source(keyed)
+    got_images, got_ids = sources.load_real(keyed)
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_ids, ids)
+    np.testing.assert_array_equal(sources.read_hdf5(path, layout="HWN")[1],
+                                  np.moveaxis(ids, -1, 0))  # the key decides, as asked
+    assert sources.source_signature(keyed) != sources.source_signature(config.load("smoke", cfg))
+    assert snapshot(tmp_path) == before
+
+
+def test_hdf5_non_square_images_and_the_shape_dataset(tmp_path):
+    images, ids = stacks(3, (40, 56))  # three different sides: the shapes cannot tell
+    bare = write_stacks(tmp_path / "bare.h5", images, ids, "NHW")
+    with pytest.raises(SourceError, match=r"bare\.h5:/real: cannot tell the order of its "
+                                          r"3 x 40 x 56 stacks: read as HWN .* 56 images of "
+                                          r"3 x 40 px, read as NHW .* 3 images of 40 x 56 px"):
+        sources.read_hdf5(bare)
+    np.testing.assert_array_equal(sources.read_hdf5(bare, layout="NHW")[0], images)
+    for layout in ("HWN", "NHW"):  # the shape dataset, (H, W, N) as the authors write it
+        path = write_stacks(tmp_path / f"{layout}.h5", images, ids, layout, shape=[40, 56, 3])
+        np.testing.assert_array_equal(sources.read_hdf5(path)[1], ids)
+    # square images stacked first, but a shape dataset that reads them stacked last
+    odd = write_stacks(tmp_path / "odd.h5", *stacks(5, (32, 32)), "NHW", shape=[5, 32, 32])
+    with pytest.raises(SourceError, match=r"cannot tell .*its shape dataset says 5 x 32 x 32"):
+        sources.read_hdf5(odd)
+    with h5py.File(tmp_path / "ragged.h5", "w") as f:
+        f["real/image"], f["real/label"] = images, ids[:, :, :50]
+    with pytest.raises(SourceError, match=r"ragged\.h5:/real: its stacks differ in shape: "
+                                          r"image 3 x 40 x 56, label 3 x 40 x 50"):
+        sources.check_source(config.load("smoke", {"data.source": "hdf5",
+                                                   "data.hdf5_path": str(tmp_path / "ragged.h5")}))
+
+
+def test_write_hdf5_cube_reads_back_without_the_key(tmp_path):
+    images, ids = stacks(16, (16, 16))
+    path = sources.write_hdf5(tmp_path / "cube.h5", "real", images, ids)
+    with h5py.File(path, "r") as f:
+        assert f["real/image"].shape == (16, 16, 16) and f["real"].attrs["layout"] == "HWN"
+    got_images, got_ids = sources.read_hdf5(path)
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_ids, ids)
+
+
 def test_load_real_dispatches_on_source(tmp_path):
     images, ids = stacks(2)
     images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
@@ -345,6 +434,36 @@ def test_check_source_hdf5(tmp_path):
         sources.check_source(hdf5_cfg(tmp_path / "sim.h5"))
     with pytest.raises(SourceError, match=r"sim\.h5:/simulated has no image dataset"):
         sources.check_source(hdf5_cfg(tmp_path / "sim.h5", "simulated"))
+
+
+def test_check_source_refuses_images_of_several_sizes_early(tmp_path, monkeypatch):
+    """Told from the file headers before any chapter runs, naming each size and its files
+    (the datasets hold the real images as one stack)."""
+    images, ids = stacks(4, (40, 56))
+    images_dir, labels_dir = write_folder(tmp_path, images, ids.astype(np.uint16))
+    small_images, small_ids = stacks(2, (32, 48), seed=7)
+    for k in range(2):
+        skio.imsave(images_dir / f"s{k}.png", small_images[k], check_contrast=False)
+        skio.imsave(labels_dir / f"s{k}.png", small_ids[k].astype(np.uint16),
+                    check_contrast=False)
+    before = snapshot(tmp_path)
+    monkeypatch.setattr(sources, "_read", lambda path: pytest.fail(f"decoded {path}"))
+    with pytest.raises(SourceError) as err:
+        sources.check_source(folder_cfg(images_dir, labels_dir))
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("data.images_dir: images of 2 sizes in")
+    assert ("40 x 56 px: 000.png, 001.png, 002.png and 1 more; 32 x 48 px: s0.png, s1.png"
+            in message)
+    assert "must be one size" in message
+    assert snapshot(tmp_path) == before
+    skio.imsave(labels_dir / "s1.png", ids[0].astype(np.uint16), check_contrast=False)
+    with pytest.raises(SourceError, match=r"size mismatch: image .*s1\.png is 32 x 48, its "
+                                          r"label .*s1\.png is 40 x 56"):
+        sources.check_source(folder_cfg(images_dir, labels_dir))
+    for k in range(2):
+        (images_dir / f"s{k}.png").unlink()
+        (labels_dir / f"s{k}.png").unlink()
+    sources.check_source(folder_cfg(images_dir, labels_dir))
 
 
 def test_unreadable_image_is_named(tmp_path):

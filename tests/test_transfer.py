@@ -151,3 +151,117 @@ def test_build_trains_once_then_reuses(runs_dir):
     np.testing.assert_array_equal(again.synthetic.images, first.synthetic.images)
     changed = config.load("smoke", {"transfer.steps": 3})
     assert transfer.trained_fractions(changed, seed=1) == []  # other parameters: not reused
+
+
+# --------------------------------------------------------------------------- variants
+
+AUTHORS = {**TINY, "variant": "authors"}
+
+
+def test_stored_generators_keep_their_fingerprints():
+    """The keys of every profile's generators, as recorded before the variant,
+    gan_loss-null and generation keys existed: at their defaults they must not move (a
+    moved key retrains every generator and remakes every synthetic set)."""
+    from grainlib.core import config
+
+    keys = {name: transfer.generator_key(config.load(name), fraction, 0)
+            for name, fraction in [("demo", 5), ("smoke", 5), ("iron-sections", 25),
+                                   ("paper", 5)]}
+    assert keys == {"demo": "308dc0920e0f2814", "smoke": "83179fc6f1e99cea",
+                    "iron-sections": "ee527282f640de20", "paper": "f0e2b70115109c4f"}
+    demo = config.load("demo")
+    explicit = config.load("demo", {"transfer.variant": "ours", "transfer.gan_loss": "lsgan",
+                                    "transfer.generation": "train"})
+    assert transfer.generator_key(explicit, 5, 0) == keys["demo"]  # generation: not trained
+    for change in [{"transfer.variant": "authors"}, {"transfer.gan_loss": "vanilla"}]:
+        assert transfer.generator_key(config.load("demo", change), 5, 0) != keys["demo"]
+    assert transfer.setting(demo["transfer"], "gan_loss") == "lsgan"
+    assert transfer.setting(demo["transfer"], "generation") == "eval"
+    authors = config.load("demo", {"transfer.variant": "authors"})["transfer"]
+    assert transfer.setting(authors, "gan_loss") == "vanilla"
+    assert transfer.setting(authors, "generation") == "train"
+
+
+def test_authors_variant_trains_with_the_vanilla_loss(tmp_path, monkeypatch):
+    functional = torch.nn.functional
+    calls = {"bce": 0, "mse": 0}
+
+    def spy(name, function):
+        def counted(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        return counted
+
+    monkeypatch.setattr(functional, "binary_cross_entropy_with_logits",
+                        spy("bce", functional.binary_cross_entropy_with_logits))
+    monkeypatch.setattr(functional, "mse_loss", spy("mse", functional.mse_loss))
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, {**AUTHORS, "steps": 2}, progress=False)
+    assert calls == {"bce": 6, "mse": 0}  # per step: D on fake and real, G on fake
+    kinds = {type(m).__name__ for m in model.net.modules()}
+    assert model.net.variant == "authors"
+    assert "ConvTranspose2d" in kinds and "Dropout" not in kinds
+    assert np.isfinite(model.history["D"]).all() and np.isfinite(model.history["G_GAN"]).all()
+    explicit = transfer.train(labels, images, {**AUTHORS, "steps": 2, "gan_loss": "vanilla"},
+                              progress=False)
+    assert same_weights(model, explicit)  # null: the variant's own loss
+    calls.update(bce=0, mse=0)
+    ours = transfer.train(labels, images, {**TINY, "steps": 1}, progress=False)
+    assert ours.net.variant == "ours" and calls == {"bce": 0, "mse": 3}
+    back = transfer.load(transfer.save(model, tmp_path / "g.pt"))
+    assert back.net.variant == "authors" and same_weights(back, model)
+
+
+@pytest.mark.parametrize("crop", [96, 128, None])
+def test_authors_variant_on_crops_and_whole_patches(crop):
+    """Crops wider than the PatchGAN's 70 px window, and whole 128 px patches (a crop
+    the size of the patch is the whole patch)."""
+    labels, images = tiny_data(n=2, size=128)
+    params = {**AUTHORS, "width": 4, "depth": 4, "max_width": 16, "disc_width": 4,
+              "disc_layers": 3, "batch_size": 2, "steps": 1, "crop": crop}
+    model = transfer.train(labels, images, params, progress=False)
+    assert np.isfinite(model.history["D"]).all()
+    assert transfer.generate(model, labels[:1]).shape == (1, 128, 128)
+
+
+def test_training_mode_generation_is_deterministic_and_leaves_the_model():
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, {**AUTHORS, "steps": 2}, progress=False)
+    before = {k: v.clone() for k, v in model.net.state_dict().items()}
+    first = transfer.generate(model, labels)  # the authors' variant: train mode by default
+    assert np.array_equal(first, transfer.generate(model, labels, mode="train", seed=5,
+                                                   batch_size=4))
+    assert all(torch.equal(before[k], v) for k, v in model.net.state_dict().items())
+    assert not model.net.training
+    # each image on its own statistics: alone or among others, the same image
+    assert np.array_equal(first[2], transfer.generate(model, labels[2]))
+    assert not np.array_equal(first, transfer.generate(model, labels, mode="eval"))
+    with pytest.raises(ValueError, match="mode"):
+        transfer.generate(model, labels, mode="test")
+
+
+def test_training_mode_generation_of_ours_seeds_its_dropout():
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, {**TINY, "depth": 3, "max_width": 32},
+                           progress=False)
+    before = {k: v.clone() for k, v in model.net.state_dict().items()}
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = transfer.generate(model, labels, mode="train", seed=1)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's random stream untouched
+    assert np.array_equal(a, transfer.generate(model, labels, mode="train", seed=1,
+                                               batch_size=2))
+    assert not np.array_equal(a, transfer.generate(model, labels, mode="train", seed=2))
+    assert all(torch.equal(before[k], v) for k, v in model.net.state_dict().items())
+    eval_mode = transfer.generate(model, labels)  # ours: eval by default
+    assert np.array_equal(eval_mode, transfer.generate(model, labels, mode="eval"))
+
+
+def test_models_saved_before_the_variants_still_load(tmp_path):
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, TINY, progress=False)
+    old = {k: v for k, v in model.params.items() if k not in ("variant", "generation")}
+    model.params = {**old, "gan_loss": "lsgan"}
+    back = transfer.load(transfer.save(model, tmp_path / "old.pt"))
+    assert back.net.variant == "ours"
+    assert np.array_equal(transfer.generate(back, labels), transfer.generate(model, labels))

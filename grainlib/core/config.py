@@ -29,6 +29,8 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PARAMS_DIR = PROJECT_ROOT / "params"
 ENV_PROFILE = "GRAINLIB_PROFILE"  # the profile that load(None) reads
+ENV_RUNS = "GRAINLIB_RUNS"        # the runs/ folder, when not the project's
+ENV_FIGURES = "GRAINLIB_FIGURES"  # the figures folder, replacing the profile's figures_dir
 DEFAULT_PROFILE = "demo"
 
 
@@ -138,7 +140,9 @@ def _baseline_steps(smooth, background_size, marker_depth, merge_below, min_grai
 SCHEMA: dict[str, Any] = {
     "description": text("", "One line saying what the profile is for."),
     "seed": integer(0, "Seed of every random choice in the run.", lo=0),
-    "figures_dir": optional(text(None, "Where figures go; null: runs/<profile>/figures.")),
+    "figures_dir": optional(text(None, "Where figures go, relative to the project root; "
+                                 "null: runs/<profile>/figures. Not inherited through "
+                                 "extends: a profile that does not set it gets its own.")),
     "potts": {
         "shape": integers([64, 64, 64], "Lattice size (Lz, Ly, Lx), periodic.", lo=2, length=3),
         "mcs": integer(200, "Monte Carlo steps to run (one MCS = one trial per site).", lo=1),
@@ -171,6 +175,10 @@ SCHEMA: dict[str, Any] = {
         "hdf5_path": optional(text(None, "source hdf5: the file (groups real/simulated, "
                                    "datasets image/label/boundary stacked H x W x N).")),
         "hdf5_group": text("real", "source hdf5: the group holding the real micrographs."),
+        "hdf5_layout": optional(choice(None, ("HWN", "NHW"), "source hdf5: how the stacks "
+                                       "are ordered, H x W x N (the authors') or N x H x W; "
+                                       "null: told from their shapes, which a square stack "
+                                       "cannot tell.")),
         "n_images": integer(40, "source surrogate: number of sections (paper: 136).", lo=2),
         "image_shape": integers([384, 384], "source surrogate: (H, W) of each section "
                                 "(paper: 1600 x 2800).", lo=16, length=2),
@@ -254,6 +262,11 @@ SCHEMA: dict[str, Any] = {
         "blur": number(0.6, "Sigma of the Gaussian blur of the optics, pixels.", lo=0, hi=10),
     },
     "transfer": {  # pix2pix (grainlib.learn.transfer); defaults: the demo's CPU-sized networks
+        "variant": choice("ours", ("ours", "authors"),
+                          "Networks: ours (resize-convolution decoder, dropout, PyTorch's "
+                          "default weights; our choices) or authors (their unet_16 and "
+                          "PatchGAN as their code builds them: transposed convolutions, no "
+                          "dropout, N(0, 0.02) weights)."),
         "width": integer(32, "Generator channels at the first level (pix2pix: 64).", lo=1),
         "depth": integer(4, "Generator stride-2 levels; patch sides are padded to multiples of "
                          "2**depth (the authors' unet_16: 4).", lo=1, hi=8),
@@ -268,15 +281,25 @@ SCHEMA: dict[str, Any] = {
                                    "sets the steps from the data size.", lo=1)),
         "batch_size": integer(8, "Patches per mini-batch (paper: 8).", lo=1),
         "crop": optional(integer(64, "Train on random crops of this side (a multiple of "
-                                 "2**depth); null: whole patches (paper).", lo=16)),
+                                 "2**depth; under 70 px, the crop is smaller than the "
+                                 "window of the 3-layer PatchGAN); null or the patch side: "
+                                 "whole patches (the authors).", lo=16)),
         "lr": number(2e-4, "Adam learning rate of both networks (paper: 2e-4).", lo=0),
         "beta1": number(0.5, "Adam beta1 (pix2pix: 0.5).", lo=0, hi=1),
         "decay_from": number(0.5, "Share of the steps at constant learning rate before it "
                              "decays linearly to 0 (pix2pix: 100 of 200 epochs).", lo=0, hi=1),
         "l1_weight": number(100.0, "Weight lambda of the L1 term (paper: 100).", lo=0),
-        "gan_loss": choice("lsgan", ("lsgan", "vanilla"),
-                           "Adversarial loss: least squares (the authors' code) or "
-                           "cross-entropy (pix2pix paper)."),
+        "gan_loss": optional(choice(None, ("lsgan", "vanilla"),
+                                    "Adversarial loss: least squares (our choice) or the "
+                                    "log loss of a sigmoid discriminator (the authors' code "
+                                    "and the pix2pix paper); null: the variant's (ours: "
+                                    "lsgan, authors: vanilla).")),
+        "generation": optional(choice(None, ("eval", "train"),
+                                      "Generator mode when generating: eval (batch norm on "
+                                      "its running statistics, dropout off; our choice) or "
+                                      "train (one image at a time, batch norm on its own "
+                                      "statistics, dropout seeded: the authors' script); "
+                                      "null: the variant's (ours: eval, authors: train).")),
         "augment": boolean(True, "Random flips and 90-degree rotations of label and image "
                            "together."),
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
@@ -447,6 +470,22 @@ def _nest(overrides: Mapping) -> dict:
     return nested
 
 
+def runs_root() -> Path:
+    """The folder of every run, absolute: ``$GRAINLIB_RUNS`` (a relative one taken from
+    the working folder of the process that reads it), else ``runs/`` in the project."""
+    folder = os.environ.get(ENV_RUNS)
+    return Path(folder).expanduser().absolute() if folder else PROJECT_ROOT / "runs"
+
+
+def is_empty(profile: str | os.PathLike) -> bool:
+    """True when the profile's file sets nothing, not even ``extends``: it runs on the
+    schema's defaults (:func:`describe`), not on another profile's values."""
+    try:
+        return not yaml.safe_load(profile_path(profile).read_text())
+    except yaml.YAMLError:
+        return False
+
+
 def load(profile: str | os.PathLike | None = DEFAULT_PROFILE,
          overrides: Mapping | None = None) -> dict:
     """Read, merge and check a profile.
@@ -464,9 +503,12 @@ def load(profile: str | os.PathLike | None = DEFAULT_PROFILE,
     dict : every schema key with its value (defaults filled in), plus ``profile`` (the
         profile's name), ``run_dir`` (``runs/<profile>`` under the project root) and
         ``cache_dir`` (``runs/cache``: artifacts that profiles with the same parameters
-        share, such as Potts volumes). ``GRAINLIB_RUNS`` moves ``runs/`` elsewhere;
-        ``GRAINLIB_FIGURES`` replaces ``figures_dir`` (the sweep sends each run's figures to
-        the run's own folder with it).
+        share, such as Potts volumes). ``GRAINLIB_RUNS`` moves ``runs/`` elsewhere
+        (:func:`runs_root`); ``GRAINLIB_FIGURES`` replaces ``figures_dir`` (the sweep sends
+        each run's figures to the run's own folder with it, ``notebooks --out`` to its
+        folder). ``figures_dir`` is the profile's own, never inherited through
+        ``extends``: only a profile that names a folder itself (``demo``: ``figures/``)
+        writes there, any other into ``runs/<profile>/figures``.
     """
     if profile is None:
         profile = os.environ.get(ENV_PROFILE) or DEFAULT_PROFILE
@@ -474,18 +516,20 @@ def load(profile: str | os.PathLike | None = DEFAULT_PROFILE,
     origins: dict[str, str] = {}
     values = _read_profile(path, origins)
     _check_tree(values, SCHEMA, origins)
+    if origins.get("figures_dir", str(path)) != str(path):
+        del values["figures_dir"]  # a profile's own: demo's figures/ is demo's alone
     extra = _nest(overrides or {})
     _check_tree(extra, SCHEMA, {})
     cfg = _merge(_merge(_defaults(SCHEMA), values, {}, ""), extra, {}, "")
     name = path.stem
-    runs_root = Path(os.environ.get("GRAINLIB_RUNS", PROJECT_ROOT / "runs"))
+    root = runs_root()
     cfg["profile"] = name
-    cfg["run_dir"] = str(runs_root / name)
-    cfg["cache_dir"] = str(runs_root / "cache")
-    if os.environ.get("GRAINLIB_FIGURES"):
-        cfg["figures_dir"] = os.environ["GRAINLIB_FIGURES"]
+    cfg["run_dir"] = str(root / name)
+    cfg["cache_dir"] = str(root / "cache")
+    if os.environ.get(ENV_FIGURES):
+        cfg["figures_dir"] = os.environ[ENV_FIGURES]
     if cfg["figures_dir"] is None:
-        cfg["figures_dir"] = str(runs_root / name / "figures")
+        cfg["figures_dir"] = str(root / name / "figures")
     elif not Path(cfg["figures_dir"]).is_absolute():
         cfg["figures_dir"] = str(PROJECT_ROOT / cfg["figures_dir"])
     return cfg
@@ -512,5 +556,9 @@ def describe(section: str | None = None) -> str:
             else:
                 lines.append(f"{prefix}{key} = {spec.default!r}  ({spec.expected}) {spec.doc}")
 
+    if section is None:
+        lines.append("extends = None  (a profile in params/, e.g. demo, or the path of a YAML "
+                     "file, relative to this one's folder) The profile this one starts from: "
+                     "its values, replaced key by key by this one's (figures_dir excepted).")
     walk(SCHEMA if section is None else {section: SCHEMA[section]}, "")
     return "\n".join(lines)

@@ -18,6 +18,7 @@ of the real training patches is used.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from scipy import stats
 from tqdm.auto import tqdm
 
 from grainlib.core import grains
-from grainlib.core.store import Store
+from grainlib.core.store import Store, data_digest
 from grainlib.data import patches, sources
 from grainlib.data.patches import PatchSet
 from grainlib.simulate import potts
@@ -143,7 +144,9 @@ def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int =
 
     Parameters
     ----------
-    volumes : {mcs: (Z, Y, X) int grain ids}.
+    volumes : {mcs: (Z, Y, X) int grain ids}, any mapping; each is read once, in MCS
+        order, and let go before the next (a :class:`grainlib.simulate.potts.StoredSnapshots`
+        reads them from disk one at a time).
     real_mean_area : mean grain area of the real patches (:func:`mean_grain_area`).
     size : patch side S, the same as the real patches'.
     count : simulated patches measured per snapshot (the same positions for each).
@@ -157,8 +160,8 @@ def match_snapshot(volumes: dict, real_mean_area: float, size: int, count: int =
     ``real_mean_area`` in |log ratio|).
     """
     rows = []
-    for mcs, volume in sorted(volumes.items()):
-        crops = patches.periodic_crops(volume, size, count, seed, zoom=zoom)
+    for mcs in sorted(volumes):
+        crops = patches.periodic_crops(volumes[mcs], size, count, seed, zoom=zoom)
         areas = [grains.grain_areas(ids) for ids in crops.grain_ids]
         pooled = np.concatenate(areas)
         rows.append({"mcs": int(mcs),
@@ -313,8 +316,8 @@ def build(cfg, progress: bool = True) -> Datasets:
 
     def make_simulated():
         result = potts.run(cfg, progress=progress)
-        volumes = dict(result.snapshots)
-        volumes.setdefault(int(cfg["potts"]["mcs"]), result.volume)
+        # the stored snapshots, read one at a time when asked; the final volume among them
+        volumes = ChainMap(result.snapshots, {int(cfg["potts"]["mcs"]): result.volume})
         real_area = mean_grain_area(train["grain_ids"])
         seed = _seed(cfg, _SIMULATED_CROPS)
         zoom = data["simulated_zoom"]
@@ -335,6 +338,19 @@ def build(cfg, progress: bool = True) -> Datasets:
         export_published(datasets, Path(cfg["run_dir"]) / "published_layout.h5",
                          boundary_width=data["boundary_width"], overwrite=True)
     return datasets
+
+
+def digests(data: Datasets) -> dict[str, str]:
+    """A short hash of the bytes of every dataset (:func:`grainlib.core.store.data_digest`):
+    ``real`` (images and grain ids), ``train``, ``test`` and ``simulated`` (each patch
+    set's images and grain ids) and ``fractions`` (the training images of each). Equal
+    digests mean the same data, bit for bit, whatever machine made them."""
+    patch_sets = {"train": data.train, "test": data.test, "simulated": data.simulated}
+    out = {"real": data_digest(data.real_images, data.real_grain_ids)}
+    out.update({name: data_digest(s.images, s.grain_ids) for name, s in patch_sets.items()})
+    out["fractions"] = data_digest(*(np.asarray(data.fractions[x], np.int64)
+                                     for x in sorted(data.fractions)))
+    return out
 
 
 def load(cfg) -> Datasets:

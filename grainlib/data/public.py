@@ -36,6 +36,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -181,7 +182,7 @@ def is_cached(name: str) -> bool:
 def _offline_advice(ds: DataSet, folder: Path) -> str:
     """Which files to download from where, and where to put them, to work offline."""
     missing = [relpath for relpath in ds.files if not (folder / relpath).is_file()]
-    lines = [f"Without network: download the {len(missing)} missing file(s) of "
+    lines = [f"To work offline, download the {len(missing)} missing file(s) of "
              f"'{ds.name}' ({ds.repository}) and put them in {folder}:"]
     lines += [f"  {ds.base_url}{relpath}  ->  {folder / relpath}" for relpath in missing]
     lines.append(f"or set {ENV_DIR} to a folder that already holds all its files under "
@@ -189,10 +190,19 @@ def _offline_advice(ds: DataSet, folder: Path) -> str:
     return "\n".join(lines)
 
 
-def _reason(err: Exception) -> str:
-    """A short reason for a failed request (the innermost cause requests reports)."""
-    inner = getattr(err.args[0], "reason", None) if err.args else None
-    return f"{type(err).__name__}: {inner or err}"
+def _reason(err: Exception, url: str) -> str:
+    """A short reason for a failed request: no network (no connection to the host, or
+    none in time), the HTTP status, or the error's first line."""
+    import requests
+
+    host = urlparse(url).netloc or url
+    if isinstance(err, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return f"no network: no answer from {host}"
+    response = getattr(err, "response", None)
+    if response is not None:
+        return " ".join(filter(None, ("HTTP", str(response.status_code), response.reason,
+                                      "from", host)))
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
 
 
 def _check_local(ds: DataSet, relpath: str, path: Path):
@@ -232,7 +242,7 @@ def _download(ds: DataSet, relpath: str, folder: Path, progress: bool) -> None:
         raise DataError(f"cannot write to the cache folder {folder} ({err}).\n"
                         f"Set {ENV_DIR} to a folder you may write to.") from None
     except (requests.exceptions.RequestException, OSError) as err:
-        raise DataError(f"cannot download {url}{relpath} ({_reason(err)}).\n"
+        raise DataError(f"cannot download {relpath} into {folder} ({_reason(err, url)})\n"
                         + _offline_advice(ds, folder)) from None
     finally:
         logger.setLevel(level)

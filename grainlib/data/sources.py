@@ -8,7 +8,8 @@ the grain ids later, with the one convention of :func:`grainlib.core.grains.boun
 - :func:`read_folder`: images and labels from two folders, matched by file stem.
 - :func:`read_hdf5` / :func:`write_hdf5`: the layout of the authors' published pure-iron
   dataset (groups ``real`` and ``simulated``; datasets ``image``, ``label``, ``boundary``,
-  stacked H x W x N, and ``shape``).
+  stacked H x W x N, and ``shape``), read also stacked N x H x W
+  (:mod:`grainlib.data.hdf5` tells the two apart).
 - ``iron-sections``: five public pure-iron sections, fetched by name
   (:func:`grainlib.data.public.iron_sections`).
 
@@ -21,19 +22,16 @@ from __future__ import annotations
 
 import os
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
-import h5py
 import numpy as np
 from PIL import Image
 from skimage import io as skio
 from skimage.color import rgb2gray
 
-from grainlib.core import grains
 from grainlib.core.config import PROJECT_ROOT
-from grainlib.data import public, specimen
-from grainlib.data.labels import SourceError, grains_from_boundary, label_to_grain_ids
+from grainlib.data import hdf5, public, specimen
+from grainlib.data.labels import SourceError, label_to_grain_ids
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -257,122 +255,40 @@ def read_folder(images_dir, labels_dir, return_kinds: bool = False):
 
 # --------------------------------------------------------------------------- HDF5
 
-
-def _stack_hwn(array: np.ndarray) -> np.ndarray:
-    """(N, H, W) -> (H, W, N), the published layout."""
-    return np.ascontiguousarray(np.moveaxis(array, 0, -1))
+# The writer of the published layout, kept here beside its reader (:mod:`grainlib.data.hdf5`).
+write_hdf5 = hdf5.write_hdf5
 
 
-def write_hdf5(path, group: str, images, grain_ids, overwrite: bool = False,
-               boundary_width: int = 2):
-    """Write one group of the published pure-iron layout.
+def read_hdf5(path, group: str = "real", layout=None):
+    """Read one group of the published pure-iron layout (see :mod:`grainlib.data.hdf5`).
 
-    The group holds ``label`` (grain ids, int32), ``boundary`` (uint8, 255 on boundary
-    pixels, from :func:`grainlib.core.grains.boundaries`), ``image`` (uint8, only when images
-    are given) - each stacked H x W x N - and ``shape`` = (H, W, N). Other groups of the
-    file are left as they are.
-
-    Parameters
-    ----------
-    path : HDF5 file, created when missing.
-    group : group name, e.g. ``"real"`` or ``"simulated"``.
-    images : (N, H, W) uint8, or None (the published ``simulated`` group has no images).
-    grain_ids : (N, H, W) integer.
-    overwrite : replace an existing group of that name; otherwise refuse.
-    boundary_width : width of the boundary lines.
-
-    Returns
-    -------
-    Path of the file.
-    """
-    path = Path(path)
-    grain_ids = np.asarray(grain_ids)
-    if grain_ids.ndim != 3 or not np.issubdtype(grain_ids.dtype, np.integer):
-        raise ValueError(f"grain_ids must be an (N, H, W) integer stack, got "
-                         f"{grain_ids.dtype} {grain_ids.shape}")
-    if images is not None:
-        images = np.asarray(images)
-        if images.shape != grain_ids.shape or images.dtype != np.uint8:
-            raise ValueError(f"images must be uint8 {grain_ids.shape} like grain_ids, got "
-                             f"{images.dtype} {images.shape}")
-    boundary = np.stack([grains.boundaries(ids, boundary_width) for ids in grain_ids])
-    n, h, w = grain_ids.shape
-    with h5py.File(path, "a") as f:
-        if group in f:
-            if not overwrite:
-                raise FileExistsError(f"{path} already holds a group '{group}'; pass "
-                                      f"overwrite=True to replace it")
-            del f[group]
-        g = f.create_group(group)
-        options = dict(compression="gzip", compression_opts=4, shuffle=True)
-        if images is not None:
-            g.create_dataset("image", data=_stack_hwn(images), **options)
-        g.create_dataset("label", data=_stack_hwn(grain_ids.astype(np.int32)), **options)
-        g.create_dataset("boundary", data=_stack_hwn(boundary.astype(np.uint8) * 255), **options)
-        g.create_dataset("shape", data=np.array([h, w, n], np.int64))
-    return path
-
-
-@contextmanager
-def _open_group(path: Path, group: str):
-    """Open an HDF5 file read-only and yield ``(file, group)``; SourceError naming the
-    file when it is missing, not HDF5, or lacks the group."""
-    if not path.exists():
-        raise SourceError(f"HDF5 file not found: {path}")
-    if not path.is_file():
-        raise SourceError(f"HDF5 file is not a file: {path}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise SourceError(f"{path}: not a readable HDF5 file ({err})") from None
-    with f:
-        if group not in f:
-            raise SourceError(f"{path}: no group '{group}'; groups found: "
-                              f"{', '.join(sorted(f)) or '(none)'}")
-        yield f, f[group]
-
-
-def read_hdf5(path, group: str = "real"):
-    """Read one group of the published pure-iron layout (see :func:`write_hdf5`).
-
-    ``label`` is read as grain ids; when a group has only ``boundary``, the grain ids are
-    drawn from it with :func:`grains_from_boundary`.
+    The stacks may be stored H x W x N (the authors' order, :func:`write_hdf5`) or
+    N x H x W; the order is told from the stacks' shapes, the group's ``layout``
+    attribute or its ``shape`` dataset, or taken from ``layout``
+    (:func:`grainlib.data.hdf5.stack_layout`). ``label`` is read as grain ids; when a
+    group has only ``boundary``, the grain ids are drawn from it with
+    :func:`grainlib.data.labels.grains_from_boundary`. Images deeper than 8 bit are
+    scaled by :func:`to_uint8`.
 
     Parameters
     ----------
     path : HDF5 file.
     group : ``"real"`` or ``"simulated"`` (or any group of that layout).
+    layout : None (tell the order from the file), ``"HWN"`` or ``"NHW"``.
 
     Returns
     -------
     images : (N, H, W) uint8, or None when the group holds no ``image``.
     grain_ids : (N, H, W) int32.
+
+    Raises
+    ------
+    SourceError naming the file and group: missing, not HDF5, no such group, stacks of
+    different shapes, or an order that cannot be told (naming both readings).
     """
-    path = Path(path)
-    with _open_group(path, group) as (f, g):
-        if "label" in g:
-            labels = np.moveaxis(g["label"][()], -1, 0)
-            if not np.issubdtype(labels.dtype, np.integer):
-                raise SourceError(f"{path}:/{group}/label must hold integer grain ids, "
-                                  f"got {labels.dtype}")
-            grain_ids = labels.astype(np.int32)
-        elif "boundary" in g:
-            boundary = np.moveaxis(g["boundary"][()], -1, 0) > 0
-            grain_ids = np.stack([grains_from_boundary(b) for b in boundary])
-        else:
-            raise SourceError(f"{path}:/{group} has neither 'label' nor 'boundary'")
-        images = np.moveaxis(g["image"][()], -1, 0) if "image" in g else None
-        if "shape" in g:
-            h, w, n = (int(v) for v in np.ravel(g["shape"][()])[:3])
-            if grain_ids.shape != (n, h, w):
-                raise SourceError(f"{path}:/{group}/shape says {h} x {w} x {n}, the labels "
-                                  f"are {grain_ids.shape[1]} x {grain_ids.shape[2]} x "
-                                  f"{grain_ids.shape[0]}")
-    if images is not None:
-        if images.shape != grain_ids.shape:
-            raise SourceError(f"{path}:/{group}: image stack {images.shape} and label stack "
-                              f"{grain_ids.shape} differ (both read as N, H, W)")
-        images = np.stack(to_uint8(list(images))) if images.dtype != np.uint8 else images
+    images, grain_ids = hdf5.read_stacks(Path(path), group, layout)
+    if images is not None and images.dtype != np.uint8:
+        images = np.stack(to_uint8(list(images)))
     return images, grain_ids
 
 
@@ -400,7 +316,8 @@ def load_real(cfg):
     - ``surrogate``: :func:`surrogate_sections` with ``data.n_images``,
       ``data.image_shape``, ``cfg["seed"]`` and the ``surrogate`` section;
     - ``folder``: :func:`read_folder` of ``data.images_dir`` and ``data.labels_dir``;
-    - ``hdf5``: :func:`read_hdf5` of ``data.hdf5_path``, group ``data.hdf5_group``;
+    - ``hdf5``: :func:`read_hdf5` of ``data.hdf5_path``, group ``data.hdf5_group``, in
+      the stack order ``data.hdf5_layout`` (null: told from the file);
     - ``iron-sections``: the five public pure-iron sections,
       :func:`grainlib.data.public.iron_sections` (fetched and cached on first use).
 
@@ -425,7 +342,7 @@ def load_real(cfg):
         if not data.get("hdf5_path"):
             raise SourceError("data.source is 'hdf5' but data.hdf5_path is not set")
         path = resolve(data["hdf5_path"])
-        images, grain_ids = read_hdf5(path, data["hdf5_group"])
+        images, grain_ids = read_hdf5(path, data["hdf5_group"], data.get("hdf5_layout"))
         if images is None:
             raise SourceError(f"{path}:/{data['hdf5_group']} holds no 'image' dataset: real "
                               f"data need micrographs")
@@ -455,18 +372,56 @@ def _check_folder_source(data) -> None:
         for path in listing.values():
             if not os.access(path, os.R_OK):
                 raise SourceError(f"file not readable: {path}")
+    _check_sizes(listings["images_dir"], listings["labels_dir"], resolve(data["images_dir"]))
+
+
+def _header_size(path: Path):
+    """(H, W) of an image file from its header (Pillow decodes no pixel to tell it), or
+    None when Pillow cannot place the file: reading it later names it then."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except Exception:  # Pillow raises many kinds of errors on files it cannot place
+        return None
+    return int(height), int(width)
+
+
+def _check_sizes(image_files: dict, label_files: dict, images_dir: Path) -> None:
+    """Every image of a folder source one size, each label the size of its image, told
+    from the file headers: the datasets hold the real images as one (N, H, W) stack."""
+    by_size: dict[tuple[int, int], list[str]] = {}
+    for stem in sorted(image_files):
+        size, label_size = _header_size(image_files[stem]), _header_size(label_files[stem])
+        if size and label_size and size != label_size:
+            raise SourceError(f"size mismatch: image {image_files[stem]} is {size[0]} x "
+                              f"{size[1]}, its label {label_files[stem]} is {label_size[0]} x "
+                              f"{label_size[1]}")
+        if size:
+            by_size.setdefault(size, []).append(image_files[stem].name)
+    if len(by_size) > 1:
+        def files(names):
+            return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+        sizes = sorted(by_size.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        raise SourceError(f"data.images_dir: images of {len(sizes)} sizes in {images_dir}: "
+                          + "; ".join(f"{h} x {w} px: {files(names)}" for (h, w), names in sizes)
+                          + "; every image (and its label) of one source must be one size: "
+                            "crop or scale them to one")
 
 
 def _check_hdf5_source(data) -> None:
-    """``hdf5``: the file is there, is HDF5, and its group holds images and labels."""
+    """``hdf5``: the file is there, is HDF5, its group holds images and labels, stacks of
+    one shape whose order (H x W x N or N x H x W) can be told."""
     if not data.get("hdf5_path"):
         raise SourceError("data.source is 'hdf5' but data.hdf5_path is not set")
     path, group = resolve(data["hdf5_path"]), data["hdf5_group"]
     try:
-        with _open_group(path, group) as (_, g):
+        with hdf5.open_group(path, group) as (_, g):
             missing = [name for name in ("image",) if name not in g]
             if "label" not in g and "boundary" not in g:
                 missing.append("label (or boundary)")
+            if not missing:  # shapes and attributes only: the stack order can be told
+                hdf5.group_layout(g, f"{path}:/{group}", data.get("hdf5_layout"))
     except SourceError as err:
         raise SourceError(f"data.hdf5_path: {err}") from None
     if missing:
@@ -482,10 +437,12 @@ SOURCE_CHECKS = {"folder": _check_folder_source, "hdf5": _check_hdf5_source}
 def check_source(cfg) -> None:
     """Check, before any chapter runs, that the profile's real data are there.
 
-    Cheap: folders are listed and HDF5 files opened, no image is decoded. Checks the
-    folders of ``folder`` (present, readable, image files with matching labels) and the
-    file of ``hdf5`` (an HDF5 file whose group holds images and labels); other sources
-    need no files and pass (see :data:`SOURCE_CHECKS`).
+    Cheap: folders are listed, image headers and HDF5 files opened, no image is decoded.
+    Checks the folders of ``folder`` (present, readable, image files with matching
+    labels, all of one size) and the file of ``hdf5`` (an HDF5 file whose group holds
+    images and labels, stacks of one shape in an order that can be told, see
+    :func:`grainlib.data.hdf5.stack_layout`); other sources need no files and pass (see
+    :data:`SOURCE_CHECKS`).
 
     Parameters
     ----------
@@ -531,5 +488,6 @@ def source_signature(cfg) -> dict:
         return {"source": source, "images_dir": data["images_dir"],
                 "labels_dir": data["labels_dir"], "files": listing}
     path = resolve(data["hdf5_path"] or "")
+    layout = {"layout": data["hdf5_layout"]} if data.get("hdf5_layout") else {}
     return {"source": source, "hdf5_path": data["hdf5_path"], "group": data["hdf5_group"],
-            "file": stat(path) if path.is_file() else None}
+            **layout, "file": stat(path) if path.is_file() else None}

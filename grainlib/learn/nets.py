@@ -4,7 +4,9 @@ segmentation U-Net.
 All three are fully convolutional and take (B, C, H, W) float tensors. The two U-Nets
 need sides that are multiples of their total downsampling (:attr:`UNetGenerator.multiple`,
 :attr:`SegmentationUNet.multiple`); :func:`pad_to_multiple` and :func:`crop_to` make any
-size work. See docs/method.md (style transfer, segmentation) for the choices.
+size work. The generator comes in two variants: ``"ours"`` (the default, with our
+choices) and ``"authors"`` (the authors' ``unet_16`` as their pix2pix code builds it).
+See docs/method.md (style transfer, segmentation) for the choices.
 
 References: P. Isola et al., *Image-to-image translation with conditional adversarial
 networks*, CVPR 2017 (pix2pix: U-Net generator, PatchGAN); O. Ronneberger et al.,
@@ -49,13 +51,14 @@ def crop_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class _SkipBlock(nn.Module):
-    """One level of the pix2pix U-Net: down, the levels inside, up, and the skip.
+    """One level of our pix2pix U-Net: down, the levels inside, up, and the skip.
 
     ``x -> [x, up(inner(down(x)))]`` (the outermost level returns only ``up(...)``).
     Down: LeakyReLU(0.2), 4 x 4 stride-2 convolution, batch norm. Up: ReLU, bilinear
     2x upsampling and a 3 x 3 convolution (where pix2pix has a 4 x 4 stride-2 transposed
     convolution), batch norm, optional dropout. The innermost level keeps the size:
-    3 x 3 stride-1 convolutions and no batch norm on its way down.
+    3 x 3 stride-1 convolutions and no batch norm on its way down. Unlike
+    :class:`_AuthorsBlock`, the skip passes ``x`` itself, not its activation.
     """
 
     def __init__(self, outer: int, inner: int, inside: nn.Module | None = None,
@@ -95,15 +98,60 @@ class _SkipBlock(nn.Module):
         return y if self.outermost else torch.cat([x, y], 1)
 
 
+class _AuthorsBlock(nn.Module):
+    """One level of the authors' U-Net, as their pix2pix code builds it.
+
+    ``x -> [a, up(inner(down(a)))]`` with ``a = LeakyReLU(0.2)(x)``: the reference block
+    activates its input in place, so its skip passes on ``a``, not ``x``. The outermost
+    level takes ``x`` as it is and returns only ``up(...)``. Down: a 4 x 4 stride-2
+    convolution, batch norm. Up: ReLU, a 4 x 4 stride-2 transposed convolution, batch norm
+    (outermost: tanh). The innermost level keeps the size: a 3 x 3 stride-1 convolution
+    and transposed convolution, no batch norm on its way down. No dropout.
+    """
+
+    def __init__(self, outer: int, inner: int, inside: nn.Module | None = None,
+                 outermost: bool = False):
+        super().__init__()
+        innermost = inside is None
+        kernel, stride = (3, 1) if innermost else (4, 2)
+        down = [nn.Conv2d(outer, inner, kernel, stride, 1, bias=False)]
+        if not (outermost or innermost):
+            down.append(nn.BatchNorm2d(inner))
+        up = [nn.ReLU(), nn.ConvTranspose2d(inner if innermost else 2 * inner, outer, kernel,
+                                            stride, 1, bias=outermost),
+              nn.Tanh() if outermost else nn.BatchNorm2d(outer)]
+        self.outermost = outermost
+        self.act = nn.Identity() if outermost else nn.LeakyReLU(0.2)
+        self.down, self.inside, self.up = nn.Sequential(*down), inside, nn.Sequential(*up)
+
+    def forward(self, x):
+        x = self.act(x)
+        y = self.down(x)
+        if self.inside is not None:
+            y = self.inside(y)
+        y = self.up(y)
+        return y if self.outermost else torch.cat([x, y], 1)
+
+
+VARIANTS = ("ours", "authors")
+
+
 class UNetGenerator(nn.Module):
     """The pix2pix generator: a U-Net from a label map to a micrograph.
 
-    ``depth`` levels each halve the image (4 x 4 stride-2 convolutions) and double it
-    again (upsampling and a 3 x 3 convolution), with skip connections around them, and a bottleneck of 3 x 3 stride-1 convolutions at the
-    bottom (the authors' ``unet_16`` has depth 4: 400 x 400 works). Widths double from
-    ``width`` per level up to ``max_width``; batch norm everywhere but the outer ends;
-    dropout 0.5 in the decoders of the bottleneck and the two deepest levels (pix2pix's
-    noise source); tanh output in [-1, 1].
+    ``depth`` levels each halve the image with 4 x 4 stride-2 convolutions and double it
+    again, with skip connections around them, and a bottleneck of 3 x 3 stride-1
+    convolutions at the bottom (depth 4 is the authors' ``unet_16``: the image shrinks
+    16-fold, so 400 x 400 works). Widths double from ``width`` per level up to
+    ``max_width``; batch norm everywhere but the outer ends; tanh output in [-1, 1].
+
+    ``variant="ours"`` (our choices, not the authors'): the decoder doubles the size by
+    bilinear upsampling and a 3 x 3 convolution; dropout 0.5 in the decoders of the
+    bottleneck and the two deepest levels (the pix2pix paper's noise source); PyTorch's
+    default initialisation. ``variant="authors"``: the authors' ``unet_16`` as their code
+    builds it (:class:`_AuthorsBlock`): 4 x 4 stride-2 transposed convolutions in the
+    decoder, no dropout, weights N(0, 0.02) (:func:`init_normal`); 12,982,913 parameters
+    at width 64, depth 4, max_width 512.
 
     Parameters
     ----------
@@ -111,25 +159,50 @@ class UNetGenerator(nn.Module):
     depth : number of stride-2 levels (>= 1); inputs need sides divisible by 2**depth.
     max_width : cap on the channels of any level (pix2pix: 512).
     channels : input and output channels (1: boundary map in, grey image out).
+    variant : "ours" or "authors".
 
     Input (B, channels, H, W) float in [-1, 1]; output the same shape, in [-1, 1].
     """
 
-    def __init__(self, width: int = 64, depth: int = 4, max_width: int = 512, channels: int = 1):
+    def __init__(self, width: int = 64, depth: int = 4, max_width: int = 512, channels: int = 1,
+                 variant: str = "ours"):
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         widths = [min(width * 2 ** level, max_width) for level in range(depth)]
-        block = _SkipBlock(widths[-1], widths[-1], dropout=True)  # the bottleneck
-        for level in range(depth - 1, 0, -1):
-            block = _SkipBlock(widths[level - 1], widths[level], block,
-                               dropout=level >= depth - 2 and depth > 2)
-        self.model = _SkipBlock(channels, widths[0], block, outermost=True,
-                                in_channels=channels, out_channels=channels)
+        if variant == "authors":
+            block = _AuthorsBlock(widths[-1], widths[-1])
+            for level in range(depth - 1, 0, -1):
+                block = _AuthorsBlock(widths[level - 1], widths[level], block)
+            self.model = init_normal(_AuthorsBlock(channels, widths[0], block, outermost=True))
+        else:
+            block = _SkipBlock(widths[-1], widths[-1], dropout=True)  # the bottleneck
+            for level in range(depth - 1, 0, -1):
+                block = _SkipBlock(widths[level - 1], widths[level], block,
+                                   dropout=level >= depth - 2 and depth > 2)
+            self.model = _SkipBlock(channels, widths[0], block, outermost=True,
+                                    in_channels=channels, out_channels=channels)
         self.multiple = 2 ** depth
+        self.variant = variant
 
     def forward(self, x):
         return self.model(x)
+
+
+def init_normal(net: nn.Module, std: float = 0.02) -> nn.Module:
+    """pix2pix's ``normal`` initialisation, in place: convolution weights N(0, std),
+    batch-norm weights N(1, std), biases 0. Returns ``net``."""
+    for module in net.modules():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(module.weight, 0.0, std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(module.weight, 1.0, std)
+            nn.init.zeros_(module.bias)
+    return net
 
 
 class PatchDiscriminator(nn.Module):
@@ -137,7 +210,10 @@ class PatchDiscriminator(nn.Module):
 
     ``layers`` 4 x 4 stride-2 convolutions (widths doubling from ``width``, at most 8x),
     then two 4 x 4 stride-1 convolutions; LeakyReLU(0.2) and batch norm (not on the first).
-    With ``layers = 3`` each output logit sees a 70 x 70 patch of its input.
+    With ``layers = 3`` each output logit sees a 70 x 70 patch of its input. The authors'
+    discriminator is the same stack with a sigmoid on top; here the sigmoid lives in the
+    vanilla GAN loss (binary cross-entropy on logits, the same function computed stably),
+    and their N(0, 0.02) weights are :func:`init_normal` (PyTorch's default otherwise).
 
     Parameters
     ----------

@@ -6,7 +6,13 @@ The objective is pix2pix's, L_cGAN(G, D) + lambda * L1(G) (Isola et al. 2017; th
 :class:`grainlib.learn.nets.UNetGenerator` maps a boundary map to a grey image, the
 discriminator :class:`PatchGAN <grainlib.learn.nets.PatchDiscriminator>` judges (label,
 image) pairs patch by patch. Adam (lr 2e-4, beta1 0.5) at a constant rate, then a linear decay
-to zero; images scaled to [-1, 1]; label and image flipped and rotated together. The
+to zero; images scaled to [-1, 1]; label and image flipped and rotated together.
+
+Two variants (``transfer.variant``). ``"authors"``: the authors' code, their ``unet_16``
+and PatchGAN with N(0, 0.02) weights, the vanilla GAN loss (the log loss of a sigmoid
+discriminator), no image pool, and generation in training mode (each image's own batch
+statistics). ``"ours"``, the default: our generator (resize-convolution decoder, dropout),
+a least-squares GAN loss and generation in evaluation mode; no image pool either. The
 choices where the paper is silent are in docs/method.md (style transfer).
 
 >>> model = train(labels, images, {"steps": 200})      # doctest: +SKIP
@@ -15,6 +21,7 @@ choices where the paper is silent are in docs/method.md (style transfer).
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +34,20 @@ from grainlib.core import config
 from grainlib.core.store import Store, data_digest, fingerprint
 from grainlib.data import datasets
 from grainlib.learn import training
-from grainlib.learn.nets import PatchDiscriminator, UNetGenerator, crop_to, pad_to_multiple
+from grainlib.learn.nets import (
+    PatchDiscriminator,
+    UNetGenerator,
+    crop_to,
+    init_normal,
+    pad_to_multiple,
+)
 
 VERSION = 2  # bump when training or generation changes what a given seed produces
 KIND = "grainlib.transfer.StyleTransfer"  # the model files' format tag, not a module path
 _ARCHITECTURE = ("width", "depth", "max_width")
+# what a null gan_loss or generation means for each variant
+_VARIANT_DEFAULTS = {"ours": {"gan_loss": "lsgan", "generation": "eval"},
+                     "authors": {"gan_loss": "vanilla", "generation": "train"}}
 
 
 @dataclass
@@ -59,13 +75,24 @@ class StyleTransfer:
         return training.elapsed(self.history)
 
 
+def setting(params: dict, key: str):
+    """``params[key]`` for ``"variant"``, ``"gan_loss"`` or ``"generation"``, a null (or
+    missing, in models saved before the key existed) taken as the variant's own."""
+    variant = params.get("variant") or "ours"
+    if key == "variant":
+        return variant
+    return params.get(key) or _VARIANT_DEFAULTS[variant][key]
+
+
 def _generator(params) -> UNetGenerator:
-    return UNetGenerator(**{key: params[key] for key in _ARCHITECTURE})
+    return UNetGenerator(**{key: params[key] for key in _ARCHITECTURE},
+                         variant=setting(params, "variant"))
 
 
 def _gan_loss(kind: str):
     if kind == "lsgan":
         return lambda logits, real: F.mse_loss(logits, torch.full_like(logits, float(real)))
+    # vanilla: sigmoid then binary cross-entropy, in one numerically stable function
     return lambda logits, real: F.binary_cross_entropy_with_logits(
         logits, torch.full_like(logits, float(real)))
 
@@ -92,7 +119,7 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     images : (N, H, W) uint8 micrographs of those labels.
     params : a profile's ``transfer`` section, whole or in part (None: the demo profile's);
         see ``python -m grainlib config --schema``.
-    seed : seed of the weights, the mini-batches, the crops, flips and dropout.
+    seed : seed of the weights, the mini-batches, the crops, flips and dropout (``ours``).
     progress : show a progress bar with the losses.
     checkpoint : path of a checkpoint file: written every ``params["checkpoint_every"]``
         seconds and at the end; an existing one made with the same parameters, seed and
@@ -109,12 +136,15 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     device = training.resolve_device(params["device"])
     steps = steps_for(params, len(images))
     torch.manual_seed(seed)
-    generator, discriminator = _generator(params).to(device), PatchDiscriminator(
-        params["disc_width"], params["disc_layers"]).to(device)
+    generator = _generator(params)
+    discriminator = PatchDiscriminator(params["disc_width"], params["disc_layers"])
+    if setting(params, "variant") == "authors":
+        init_normal(discriminator)
+    generator, discriminator = generator.to(device), discriminator.to(device)
     adam = dict(lr=params["lr"], betas=(params["beta1"], 0.999))
     opt_g = torch.optim.Adam(generator.parameters(), **adam)
     opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
-    gan = _gan_loss(params["gan_loss"])
+    gan = _gan_loss(setting(params, "gan_loss"))
     crop = params["crop"] if params["crop"] and params["crop"] < min(images.shape[1:]) else None
     if crop and crop % generator.multiple:
         raise ValueError(f"transfer.crop must be a multiple of 2**depth = {generator.multiple}, "
@@ -170,35 +200,59 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
 
 
 def _trained_params(params: dict) -> dict:
-    """The parameters that change what training produces (not where or how often it saves)."""
-    return {k: v for k, v in params.items() if k not in ("device", "checkpoint_every")}
+    """The parameters that change what training produces (not where or how often it saves,
+    nor how it generates), for fingerprints. ``gan_loss`` as it resolves; ``variant`` only
+    when not ``"ours"``: the generators trained before these keys existed keep their
+    fingerprint."""
+    trained = {k: v for k, v in params.items()
+               if k not in ("device", "checkpoint_every", "generation", "variant")}
+    trained["gan_loss"] = setting(params, "gan_loss")
+    if setting(params, "variant") != "ours":
+        trained["variant"] = setting(params, "variant")
+    return trained
 
 
-def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "auto") -> np.ndarray:
+def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "auto",
+             mode: str | None = None, seed: int = 0) -> np.ndarray:
     """Synthetic micrographs of boundary maps.
 
     Parameters
     ----------
     model : a trained :class:`StyleTransfer`.
     labels : (N, H, W) or (H, W) bool boundary maps, any H, W (padded internally).
-    batch_size : maps per forward pass.
+    batch_size : maps per forward pass (``"eval"``; ``"train"`` takes one at a time).
     device : torch device ("auto": CUDA when present).
+    mode : ``"eval"``: the generator in evaluation mode, batch norm on its running
+        statistics and dropout off (our choice). ``"train"``: in training mode, one map at
+        a time, as the authors' script: batch norm on each map's own statistics, dropout
+        (``ours`` only) on, seeded by ``seed`` and the map's index. None: the model's
+        ``generation`` parameter (:func:`setting`).
+    seed : seed of the dropout in ``"train"`` mode.
 
     Returns
     -------
-    uint8 array of the labels' shape. Deterministic: the generator runs in evaluation
-    mode (dropout off, batch norm with its running statistics).
+    uint8 array of the labels' shape. Deterministic for a given mode and seed, whatever
+    ``batch_size``; ``model`` is left as it was (``"train"`` runs a copy, so its running
+    statistics do not move).
     """
     single = np.ndim(labels) == 2
     labels = training.check_stack(np.asarray(labels)[None] if single else labels,
                                   "labels", bool)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    mode = mode or setting(model.params, "generation")
+    if mode not in ("eval", "train"):
+        raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
     device = training.resolve_device(device)
     net = model.net.to(device).eval()
+    if mode == "train":
+        net, batch_size = copy.deepcopy(net).train(), 1
     out = np.empty(labels.shape, np.uint8)
-    with torch.no_grad():
+    forked = [device] if device.type == "cuda" else []  # the caller's random state stays
+    with torch.no_grad(), torch.random.fork_rng(devices=forked):
         for start in range(0, len(labels), batch_size):
+            if mode == "train":
+                torch.manual_seed(int(np.random.SeedSequence([seed, start]).generate_state(1)[0]))
             x, size = pad_to_multiple(_label_tensor(labels[start:start + batch_size], device),
                                       net.multiple)
             y = crop_to(net(x), size)[:, 0].cpu().numpy()
@@ -258,12 +312,18 @@ def _trained_on(cfg, fraction: int, seed: int) -> dict:
             "fractions": pieces["data_fractions"]}
 
 
+def generator_key(cfg, fraction: int, seed: int) -> str:
+    """The fingerprint :func:`build` stores with the generator of a fraction and seed:
+    a stored generator is reused only while it is unchanged."""
+    return fingerprint(_trained_on(cfg, fraction, seed))
+
+
 def trained_fractions(cfg, seed: int | None = None) -> list[int]:
     """The real fractions whose generator :func:`build` has stored for the profile's
     present parameters and ``seed`` (None: the profile's)."""
     seed = int(cfg["seed"] if seed is None else seed)
     return [int(f) for f in sorted(set(cfg["data"]["fractions"]))
-            if training.stored_fingerprint(model_path(cfg, f, seed)) == fingerprint(_trained_on(cfg, f, seed))]
+            if training.stored_fingerprint(model_path(cfg, f, seed)) == generator_key(cfg, f, seed)]
 
 
 def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) -> Built:
@@ -290,8 +350,7 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
     real = data.real_fraction(int(fraction))
     params = cfg["transfer"]
     pieces = datasets.piece_params(cfg)
-    trained_on = _trained_on(cfg, fraction, seed)
-    key = fingerprint(trained_on)
+    key = generator_key(cfg, fraction, seed)
     path = model_path(cfg, fraction, seed)
     model = load(path) if training.stored_fingerprint(path) == key else None
     trained_now = model is None
@@ -302,14 +361,21 @@ def build(cfg, fraction: int, seed: int | None = None, progress: bool = True) ->
         save(model, path, {"fingerprint": key})
         partial.unlink(missing_ok=True)
 
+    # how it generates is not what it was trained with: the profile's present choice
+    model.params = {**model.params, "generation": params.get("generation")}
+    mode = setting(model.params, "generation")
+
     def make_synthetic():
         start = time.perf_counter()
-        images = generate(model, data.simulated.boundaries, device=params["device"])
+        images = generate(model, data.simulated.boundaries, device=params["device"], mode=mode,
+                          seed=seed)
         return {"images": images, "seconds": (time.perf_counter() - start) / len(images)}
 
-    synthetic = Store(cfg["run_dir"]).cached(
-        f"synthetic_{fraction}_seed{seed}",
-        {"generator": key, "simulated": pieces["data_simulated"]}, make_synthetic)
+    made_with = {"generator": key, "simulated": pieces["data_simulated"]}
+    if mode != "eval":  # the synthetic sets made before the key existed keep theirs
+        made_with["generation"] = mode
+    synthetic = Store(cfg["run_dir"]).cached(f"synthetic_{fraction}_seed{seed}", made_with,
+                                             make_synthetic)
     patches = data.simulated.subset(slice(None))
     patches.images = synthetic["images"]
     return Built(model, patches, int(fraction), seed, float(synthetic["seconds"]), trained_now)

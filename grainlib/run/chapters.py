@@ -51,16 +51,19 @@ def select_chapters(selected=None) -> list[Path]:
 
     Parameters
     ----------
-    selected : chapter numbers (``"01"``) or names (``"01_potts"``); None or empty: all.
+    selected : chapter numbers (``"01"`` or ``"1"``) or names (``"01_potts"`` or
+        ``"potts"``); None or empty: all.
     """
     found = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.py"))
     if not selected:
         return found
-    missing = set(selected) - {p.name[:2] for p in found} - {p.stem for p in found}
+    names = {py: {py.name[:2], str(int(py.name[:2])), py.stem, py.stem[3:]} for py in found}
+    missing = [name for name in selected if not any(name in n for n in names.values())]
     if missing:
         raise CommandError(f"unknown chapters: {', '.join(sorted(missing))}; chapters are "
-                           f"{', '.join(p.stem for p in found)}")
-    return [p for p in found if p.name[:2] in selected or p.stem in selected]
+                           f"{', '.join(p.stem for p in found)} (by number, 01 or 1, or "
+                           f"name, 01_potts or potts)")
+    return [py for py in found if names[py] & set(selected)]
 
 
 def load_profile(profile) -> dict:
@@ -79,11 +82,28 @@ def load_profile(profile) -> dict:
         sources.check_source(cfg)
     except SourceError as err:
         raise CommandError(f"{shown(config.profile_path(profile))}: {err}") from err
+    note_empty(profile)
     return cfg
+
+
+def note_empty(profile):
+    """Say on stderr, in one line, that a profile sets nothing (:func:`grainlib.core.config.
+    is_empty`) and so runs on the schema's defaults rather than on another profile's."""
+    if config.is_empty(profile):
+        print(f"note: {shown(config.profile_path(profile))} is empty: it runs on the "
+              f"schema's defaults (python -m grainlib config --schema), not on the "
+              f"{config.DEFAULT_PROFILE} profile; add 'extends: {config.DEFAULT_PROFILE}' "
+              f"to start from that", file=sys.stderr)
 
 
 def notebook_parameters(nb) -> list[str]:
     """The names assigned in a notebook's cell tagged ``parameters`` (papermill's)."""
+    return list(parameter_defaults(nb))
+
+
+def parameter_defaults(nb) -> dict:
+    """The parameters of a notebook with their default values: its cell tagged
+    ``parameters`` (papermill's, plain assignments) executed on its own."""
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
             names = []
@@ -91,8 +111,133 @@ def notebook_parameters(nb) -> list[str]:
                 targets = node.targets if isinstance(node, ast.Assign) else (
                     [node.target] if isinstance(node, ast.AnnAssign) else [])
                 names += [t.id for t in targets if isinstance(t, ast.Name)]
-            return names
-    return []
+            values: dict = {}
+            exec(cell.source, {}, values)
+            return {name: values.get(name) for name in names}
+    return {}
+
+
+def profile_overrides(nb) -> dict[str, str]:
+    """How a notebook's parameters replace profile values: the mapping its call
+    ``config.load(profile, {...})`` passes, as dotted key -> the expression of its value
+    (source text, e.g. ``"potts.shape": "[L, L, L] if L else None"``); {} without one."""
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics
+            continue
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "load" and len(node.args) == 2
+                    and isinstance(node.args[1], ast.Dict)):
+                return {ast.literal_eval(k): ast.unparse(v)
+                        for k, v in zip(node.args[1].keys, node.args[1].values)}
+    return {}
+
+
+def _run_parameters(cfg) -> dict[str, config.Param]:
+    """What the parameters a sweep passes (chapters 03-06: which runs) may be, at ``cfg``."""
+    known = sorted(set(cfg["data"]["fractions"]))
+    fractions = f"the profile's data.fractions {known}"
+    return {
+        "fraction": config.Param(None, lambda v: v in known, f"one of {fractions}"),
+        "fractions": config.Param(None, lambda v: isinstance(v, list) and v != [] and all(
+            x in known for x in v), f"a list of some of {fractions}"),
+        "seed": config.integer(0, lo=0),
+        "seeds": config.Param(None, lambda v: isinstance(v, list) and v != [] and all(
+            config.integer(0, lo=0).check(x) for x in v), "a non-empty list of integers >= 0"),
+    }
+
+
+def _schema_param(key: str) -> config.Param | None:
+    """The schema's parameter of a dotted key; None for a section or an unknown key."""
+    node = config.SCHEMA
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, config.Param) else None
+
+
+def parameter_values(pairs, selected: list[Path], profile) -> dict:
+    """``-p NAME VALUE`` pairs as notebook parameters, checked before any kernel starts.
+
+    A value is read as YAML (20 is an int, 0.5 a float, [1, 2] a list, null None: the
+    profile's). A parameter a chapter maps onto profile keys (:func:`profile_overrides`)
+    must give values the schema allows; the parameters that pick a sweep's runs
+    (``fraction``, ``fractions``, ``seed``, ``seeds``) must be among the profile's; any
+    other must have the type of its default.
+
+    Parameters
+    ----------
+    pairs : (name, text) as typed.
+    selected : the chapters (``.py``) to be executed.
+    profile : the profile they run at.
+
+    Raises
+    ------
+    CommandError naming the ``-p`` as typed: an unknown name, unreadable YAML, a value
+    that is not allowed.
+    """
+    import jupytext
+    import yaml
+
+    notebooks = [jupytext.read(py) for py in selected]
+    declared = [parameter_defaults(nb) for nb in notebooks]
+    names = set().union(*declared)
+    values = {}
+    for name, text in pairs or []:
+        if name == "profile":
+            raise CommandError("-p profile: give the profile with --profile")
+        if name not in names:
+            raise CommandError(f"-p {name}: no such parameter in chapters "
+                               f"{', '.join(p.stem for p in selected)}; their parameters: "
+                               f"{', '.join(sorted(names - {'profile'}))}")
+        try:
+            values[name] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise CommandError(f"-p {name}: cannot read the value {text!r}") from None
+    cfg = config.load(profile)
+    for nb, defaults in zip(notebooks, declared):
+        mapping = profile_overrides(nb)
+        for name, value in values.items():
+            if name in defaults and value is not None:
+                typed = next(f"-p {n} {t}" for n, t in reversed(pairs) if n == name)
+                _check_parameter(typed, name, value, defaults, mapping, cfg)
+    return values
+
+
+def _check_parameter(typed: str, name, value, defaults: dict, mapping: dict, cfg):
+    """Raise a CommandError starting with ``typed`` when ``value`` is not allowed."""
+    uses = {key: expr for key, expr in mapping.items()
+            if name in {n.id for n in ast.walk(ast.parse(expr, mode="eval"))
+                        if isinstance(n, ast.Name)}}
+    for key, expr in uses.items():
+        try:
+            given = eval(expr, {**defaults, name: value})  # the notebook's own expression
+        except Exception as err:
+            raise CommandError(f"{typed}: not a usable value ({type(err).__name__}: "
+                               f"{err})") from None
+        param = _schema_param(key)
+        if given is None or param is None or param.check(given):
+            continue
+        if expr == name:
+            raise CommandError(f"{typed}: must be {param.expected} (it replaces the "
+                               f"profile's {key}), got {given!r}")
+        raise CommandError(f"{typed}: gives {key} = {given!r}, which must be "
+                           f"{param.expected}")
+    if uses:
+        return
+    param = _run_parameters(cfg).get(name)
+    if param is not None:
+        if not param.check(value):
+            raise CommandError(f"{typed}: must be {param.expected}, got {value!r}")
+        return
+    default = defaults[name]
+    if default is not None and not isinstance(value, type(default)) and not (
+            isinstance(default, float) and isinstance(value, int)):
+        raise CommandError(f"{typed}: must be a {type(default).__name__}, like its default "
+                           f"{default!r}; got {value!r}")
 
 
 def _kernel_config(env: dict | None = None, log=None) -> dict:
@@ -140,7 +285,8 @@ def execute(py: Path, output: Path, parameters: dict | None = None, progress=Fal
     parameters : values for the notebook's parameters cell.
     progress : show a progress bar over the cells (on stderr), removed when done.
     env : variables added to the kernel's environment (values made strings; None removes
-        one).
+        one); ``GRAINLIB_RUNS`` is always set, to :func:`grainlib.core.config.runs_root`
+        unless ``env`` says otherwise.
     log : an open text file that receives what the cells print (stdout, stderr) and the
         kernel process's own output.
     on_cell : called with no argument after each code cell.
@@ -154,6 +300,8 @@ def execute(py: Path, output: Path, parameters: dict | None = None, progress=Fal
     from nbclient.exceptions import DeadKernelError
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    # Kernels run in notebooks/: they get the runs folder this process sees, absolute.
+    env = {config.ENV_RUNS: str(config.runs_root()), **(env or {})}
     bar = {"desc": f"{py.stem:<16}", "leave": False,
            "bar_format": "{desc} {bar:24} {n_fmt}/{total_fmt} cells {elapsed}"} if progress else False
     hooks = {"on_cell_executed": lambda **_: on_cell()} if on_cell is not None else {}

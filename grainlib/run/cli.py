@@ -10,7 +10,8 @@ segment micrographs.
     python -m grainlib config --schema               # every parameter, its default and range
     python -m grainlib data                          # public data sets; data fetch NAME downloads one
     python -m grainlib sweep --profile smoke         # chapters 03-05 per fraction and seed, then 06
-    python -m grainlib segment MODEL a.png b.tif --out grains   # your own micrographs
+    python -m grainlib segment a.png b.tif --out grains   # your own micrographs (iron model)
+    python -m grainlib model                         # the shipped models; model train iron remakes one
 
 Errors a user can fix (a bad profile or value, a missing file or folder, an unreadable
 image, a chapter that fails) are reported as one line, ``error: ...``, naming the file,
@@ -37,7 +38,7 @@ from pathlib import Path
 from grainlib import __version__
 from grainlib.core import config
 from grainlib.data import public
-from grainlib.run import segment_files, sweep
+from grainlib.run import grainsize_files, models, segment_files, sweep
 from grainlib.run.chapters import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -46,7 +47,8 @@ from grainlib.run.chapters import (
     RunFailed,
     execute_chapters,
     load_profile,
-    notebook_parameters,
+    note_empty,
+    parameter_values,
     select_chapters,
     shown,
 )
@@ -74,64 +76,57 @@ def _add_profile(parser):
 
 def _add_chapters(parser):
     parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
-                        help="chapter numbers or names, e.g. 01 02 (default: all)")
+                        help="chapter numbers or names, e.g. 01 02, 1 2 or potts data "
+                             "(default: all)")
+
+
+def _where(notebooks, figures) -> str:
+    """The end of a command's last line: where its notebooks and figures went."""
+    return f"notebooks in {shown(notebooks)}, figures in {shown(figures)}"
 
 
 def run_command(args) -> int:
     cfg = load_profile(args.profile)
-    total = execute_chapters(select_chapters(args.chapters), Path(cfg["run_dir"]) / "notebooks",
-                             {"profile": args.profile})
+    selected = select_chapters(args.chapters)
+    out_dir = Path(cfg["run_dir"]) / "notebooks"
+    total = execute_chapters(selected, out_dir,
+                             {"profile": sweep.profile_reference(args.profile)})
     print(f"{'all':<16} {total:7.1f} s  (profile {cfg['profile']}; "
-          f"figures in {shown(cfg['figures_dir'])})")
+          f"{_where(out_dir, cfg['figures_dir'])})")
     return 0
 
 
 def add_run(commands):
     parser = add_command(
         commands, "run", "execute the chapters at a profile into runs/<profile>/notebooks",
-        "python -m grainlib run --profile smoke --chapters 01   # seconds")
+        "python -m grainlib run --profile smoke --chapters 01   # a minute")
     _add_profile(parser)
     _add_chapters(parser)
     parser.set_defaults(handler=run_command)
-
-
-def _parameter_values(pairs, selected) -> dict:
-    """``-p NAME VALUE`` pairs as notebook parameters: values read as YAML (20 is an
-    int, 0.5 a float, [1, 2] a list, null None), names checked against the chapters'."""
-    import jupytext
-    import yaml
-
-    declared = {name for py in selected for name in notebook_parameters(jupytext.read(py))}
-    values = {}
-    for name, text in pairs or []:
-        if name == "profile":
-            raise CommandError("-p profile: give the profile with --profile")
-        if name not in declared:
-            raise CommandError(f"-p {name}: no such parameter in chapters "
-                               f"{', '.join(p.stem for p in selected)}; their parameters: "
-                               f"{', '.join(sorted(declared - {'profile'}))}")
-        try:
-            values[name] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise CommandError(f"-p {name}: cannot read the value {text!r}") from None
-    return values
 
 
 def notebooks_command(args) -> int:
     if args.inplace and (args.profile != "demo" or args.parameters):
         raise CommandError("--inplace keeps the committed notebooks at the demo profile "
                            "and their defaults; use --out for other profiles or -p values")
+    if args.out is not None and args.out.resolve() == NOTEBOOKS_DIR.resolve():
+        raise CommandError(f"--out {args.out}: the chapters themselves are there; choose "
+                           f"another folder (--inplace refreshes them at the demo profile)")
     selected = select_chapters(args.chapters)
-    load_profile(args.profile)
+    cfg = load_profile(args.profile)
     if args.inplace:
         # No parameters, so that papermill injects no cell into the committed notebooks:
         # their `profile = None` reads $GRAINLIB_PROFILE, set to demo for their kernels.
         out_dir, parameters, env = NOTEBOOKS_DIR, None, {config.ENV_PROFILE: "demo"}
+        figures = cfg["figures_dir"]
     else:
-        out_dir, env = args.out, None
-        parameters = {"profile": args.profile, **_parameter_values(args.parameters, selected)}
+        # Figures beside the executed copies, never in the profile's folder (figures/).
+        out_dir, figures = args.out, args.out.absolute() / "figures"
+        env = {config.ENV_FIGURES: str(figures)}
+        parameters = {"profile": sweep.profile_reference(args.profile),
+                      **parameter_values(args.parameters, selected, args.profile)}
     total = execute_chapters(selected, out_dir, parameters, env)
-    print(f"{'all':<16} {total:7.1f} s")
+    print(f"{'all':<16} {total:7.1f} s  ({_where(out_dir, figures)})")
     return 0
 
 
@@ -146,11 +141,12 @@ def add_notebooks(commands):
     where.add_argument("--inplace", action="store_true",
                        help="write the outputs into notebooks/*.ipynb (demo profile only)")
     where.add_argument("--out", type=Path, metavar="FOLDER",
-                       help="folder for the executed copies")
+                       help="folder for the executed copies, their figures in FOLDER/figures "
+                            "(not notebooks/ itself)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", dest="parameters",
                         metavar=("NAME", "VALUE"),
                         help="a value for a notebook parameter (e.g. -p mcs 20 -p L 48), read "
-                             "as YAML; repeatable")
+                             "as YAML and checked before any chapter starts; repeatable")
     parser.set_defaults(handler=notebooks_command)
 
 
@@ -161,6 +157,7 @@ def config_command(args) -> int:
         print(config.describe())
     else:
         print(yaml.safe_dump(config.load(args.profile), sort_keys=False), end="")
+        note_empty(args.profile)
     return 0
 
 
@@ -182,8 +179,8 @@ def data_command(args) -> int:
     for name in args.names:
         try:
             paths = public.fetch(name, progress=True)
-        except public.DataError as err:
-            raise RunFailed(f"data fetch {name}: {' '.join(str(err).split())}") from None
+        except public.DataError as err:  # a short first line, then how to fix it
+            raise RunFailed(f"data fetch {name}: {err}") from None
         print(f"{name}: {len(paths)} files verified in {shown(public.data_dir())}")
     return 0
 
@@ -234,8 +231,8 @@ def sweep_command(args) -> int:
     tables = sweep.execute_tables(args.profile, runs, progress)
     if tables is not None:
         print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
-    print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs in "
-          f"{shown(sweep.sweep_dir(cfg))}, tables in {shown(cfg['figures_dir'])})")
+    print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs and their notebooks in "
+          f"{shown(sweep.sweep_dir(cfg))}, tables and figures in {shown(cfg['figures_dir'])})")
     return 0
 
 
@@ -265,11 +262,18 @@ def add_sweep(commands):
 
 
 def segment_command(args) -> int:
+    for image in args.images:
+        if image.suffix == ".pt":  # the model as the first argument, as before --model
+            raise CommandError(f"{image} is a model file, not a micrograph: give it with "
+                               f"--model {image}")
     summary = segment_files.segment_files(
         args.model, args.images, args.out, postprocess=args.postprocess,
-        threshold=args.threshold, device=args.device, progress=sys.stderr.isatty(),
-        say=lambda line: print(line, flush=True))
-    print(f"{len(summary)} images, {int(summary['grains'].sum())} grains: "
+        threshold=args.threshold, device=args.device, pixel_size=args.pixel_size,
+        progress=sys.stderr.isatty(),
+        say=lambda line: print(line, flush=True),
+        warn=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True))
+    print(f"{segment_files.counted(len(summary), 'image')}, "
+          f"{segment_files.counted(int(summary['grains'].sum()), 'grain')}: "
           f"{shown(Path(args.out) / segment_files.SUMMARY)}")
     return 0
 
@@ -279,14 +283,17 @@ def add_segment(commands):
         commands, "segment",
         "segment your own micrographs with a trained U-Net into a folder: boundary maps, "
         "grain ids and grain statistics",
-        "python -m grainlib segment runs/demo/segment/real-100-seed0.pt a.png b.tif "
+        "python -m grainlib segment a.png b.tif --out runs/my-grains   # the iron model\n"
+        "python -m grainlib segment --model runs/demo/segment/real-100-seed0.pt a.png "
         "--out runs/my-grains")
-    parser.add_argument("model", type=Path, metavar="MODEL",
-                        help="a U-Net file, e.g. runs/<profile>/segment/real-100-seed0.pt "
-                             "(written by chapter 04 or grainlib.learn.segment.save)")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
                         help="micrographs: PNG, TIFF or JPEG, grey or RGB, 8 or 16 bit "
                              "(16 bit: the image's min..max scaled to 0..255), any size")
+    parser.add_argument("--model", default=models.DEFAULT, metavar="NAME|FILE",
+                        help=f"a shipped model ({', '.join(models.MODELS)}: "
+                             f"python -m grainlib model lists them) or a U-Net file, e.g. "
+                             f"runs/<profile>/segment/real-100-seed0.pt (written by chapter "
+                             f"04 or grainlib.learn.segment.save); default: {models.DEFAULT}")
     parser.add_argument("--out", type=Path, required=True, metavar="FOLDER",
                         help="folder for the outputs, created when missing: per image "
                              "<stem>_boundaries.png (0/255), <stem>_grains.tif (grain ids "
@@ -295,17 +302,86 @@ def add_segment(commands):
                              "replaced, an input never")
     parser.add_argument("--postprocess", choices=("threshold", "watershed"),
                         help="how boundary probabilities become grains (default: the "
-                             "model's own, usually threshold)")
+                             "model's own; iron: watershed)")
     parser.add_argument("--threshold", type=float, metavar="P",
                         help="boundary probability above which a pixel is boundary, in "
-                             "[0, 1] (default: the model's own, usually 0.7)")
+                             "[0, 1] (default: the model's own; iron: 0.95)")
     parser.add_argument("--device", default="auto",
                         help="torch device: auto (CUDA when present, the default), cpu, cuda")
+    parser.add_argument("--pixel-size", type=_positive, metavar="UM",
+                        help="micrometres per pixel: grains.csv then gives the ASTM E112 "
+                             "grain size (mean intercept in um, grains per mm^2, G by both "
+                             "methods); without it, the mean intercept in pixels and no G")
     parser.set_defaults(handler=segment_command)
 
 
+def model_command(args) -> int:
+    if getattr(args, "model_command", None) != "train":
+        print(models.describe())
+        return 0
+    models.train(args.name, args.out, threads=args.threads, progress=sys.stderr.isatty(),
+                 say=lambda line: print(line, flush=True))
+    return 0
+
+
+def add_model(commands):
+    parser = add_command(
+        commands, "model",
+        "list the U-Nets shipped in models/ (what they learnt from, their held-out "
+        "scores), or make one again from the fetched data",
+        "python -m grainlib model\n"
+        "python -m grainlib model train iron   # two trainings, 10-30 CPU min (make iron-model)")
+    actions = parser.add_subparsers(dest="model_command")
+    actions.add_parser("list", help="list the shipped models (the default)")
+    make = actions.add_parser("train", help="train a shipped model and its held-out "
+                                            "estimate, score them, write models/NAME.pt "
+                                            "and models/NAME.json")
+    make.add_argument("name", metavar="NAME", choices=sorted(models.MODELS),
+                      help=f"one of: {', '.join(sorted(models.MODELS))}")
+    make.add_argument("--out", type=Path, metavar="FOLDER", default=None,
+                      help="folder for NAME.pt and NAME.json (default: models/)")
+    make.add_argument("--threads", type=int, default=1, metavar="N",
+                      help="torch threads (default 1: the recorded weights were made so)")
+    parser.set_defaults(handler=model_command)
+
+
 # In the order --help lists them.
-SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep, add_segment)
+def grainsize_command(args) -> int:
+    table = grainsize_files.measure_files(args.maps, args.pixel_size)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.out is not None:
+        table.to_csv(args.out, index=False, float_format="%.4f")
+        print(f"table written to {shown(args.out)}")
+    return 0
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of micrometres per pixel, got {text!r}")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+def add_grainsize(commands):
+    parser = add_command(
+        commands, "grainsize",
+        "ASTM E112 grain size of boundary maps made elsewhere (255/0 or 0/1, either "
+        "polarity): mean lineal intercept, grains per mm^2 and G",
+        "python -m grainlib grainsize my-grains/*_boundaries.png --pixel-size 0.5")
+    parser.add_argument("maps", nargs="+", type=Path, metavar="MAP",
+                        help="boundary map image files (PNG, TIFF)")
+    parser.add_argument("--pixel-size", type=_positive, metavar="UM",
+                        help="micrometres per pixel: lengths in um, grains per mm^2 and the "
+                             "grain size numbers G; without it, pixels and no G")
+    parser.add_argument("--out", type=Path, metavar="CSV", help="also write the table here")
+    parser.set_defaults(handler=grainsize_command)
+
+
+SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep, add_segment,
+               add_model, add_grainsize)
 
 
 # --------------------------------------------------------------------------- main

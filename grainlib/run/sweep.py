@@ -66,7 +66,7 @@ from grainlib.learn import segment
 from grainlib.run.chapters import RunFailed, execute, select_chapters, shown
 from grainlib.score import evaluate
 
-VERSION = 1  # bump when what a run holds, or how it is made, changes
+VERSION = 2  # bump when what a run holds, or how it is made, changes (2: grain size scores)
 MARKER = "done.json"
 SCORES = "scores.csv"
 SCORE_KEY = ["method", "training_set", "fraction", "seed", "patch"]  # one row per key
@@ -210,7 +210,7 @@ def scores(cfg, fractions=None, seeds=None) -> pd.DataFrame:
             f"with: python -m grainlib sweep --profile {cfg['profile']} --fractions "
             f"{' '.join(str(f) for f in sorted({r.fraction for r in runs}))} --seeds "
             f"{' '.join(str(s) for s in sorted({r.seed for r in runs}))}")
-    frames = [pd.read_csv(run_dir(cfg, r) / SCORES, keep_default_na=False)
+    frames = [evaluate.read_scores(run_dir(cfg, r) / SCORES)
               for r in runs]
     return pd.concat(frames, ignore_index=True).drop_duplicates(SCORE_KEY, ignore_index=True)
 

@@ -3,7 +3,8 @@
 Each measurement takes a stack of images and/or their grain-id maps, pooled over the
 stack: grey-level histograms and the earth mover's distance between them, the share of
 boundary pixels, grains per area, and how much darker the boundaries are than the grain
-interiors. :func:`compare` puts them side by side for several sources.
+interiors. :func:`compare` puts them side by side for several sources. None of them sees
+texture; :mod:`grainlib.score.realism` does.
 
 Boundaries follow the project's one convention, :func:`grainlib.core.grains.boundaries`.
 """
@@ -34,15 +35,19 @@ def _stack(array, name: str, integer=False) -> np.ndarray:
     return array
 
 
-def _images(images) -> np.ndarray:
+def check_images(images) -> np.ndarray:
+    """``images`` as an (n, H, W) uint8 stack (one (H, W) image becomes a stack of one);
+    ValueError otherwise."""
     images = _stack(images, "images")
     if images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 grey levels, got dtype {images.dtype}")
     return images
 
 
-def _pair(images, grain_ids):
-    images, grain_ids = _images(images), _stack(grain_ids, "grain_ids", integer=True)
+def check_pair(images, grain_ids):
+    """``(images, grain_ids)`` as two (n, H, W) stacks of the same shape, uint8 grey
+    levels and integer grain ids; ValueError otherwise."""
+    images, grain_ids = check_images(images), _stack(grain_ids, "grain_ids", integer=True)
     if images.shape != grain_ids.shape:
         raise ValueError(f"images {images.shape} and grain_ids {grain_ids.shape} "
                          "must have the same shape")
@@ -60,7 +65,7 @@ def grey_histogram(images) -> np.ndarray:
     -------
     (256,) float64 array summing to 1: the share of pixels at each grey level.
     """
-    images = _images(images)
+    images = check_images(images)
     counts = np.bincount(images.ravel(), minlength=256).astype(np.float64)
     return counts / counts.sum()
 
@@ -143,7 +148,7 @@ def boundary_darkness(images, grain_ids, width: int = 2) -> float:
     -------
     float; NaN when there are no boundary or no interior pixels, or black interiors.
     """
-    images, grain_ids = _pair(images, grain_ids)
+    images, grain_ids = check_pair(images, grain_ids)
     on_boundary = _boundary_masks(grain_ids, width)
     if on_boundary.all() or not on_boundary.any():
         return float("nan")
@@ -177,7 +182,7 @@ def compare(sources: Mapping[str, tuple], reference: str) -> pd.DataFrame:
             images, grain_ids = pair
         except (TypeError, ValueError):
             raise ValueError(f"source '{name}' must be a pair (images, grain_ids)") from None
-        checked[name] = _pair(images, grain_ids)
+        checked[name] = check_pair(images, grain_ids)
     reference_images = checked[reference][0]
     rows = {
         name: {

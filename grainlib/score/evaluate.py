@@ -34,11 +34,15 @@ from grainlib.core.store import fingerprint
 from grainlib.data import datasets
 from grainlib.data.patches import PatchSet
 from grainlib.learn import segment, training, transfer
-from grainlib.score import baselines, metrics
+from grainlib.score import baselines, grainsize, metrics
 
-VERSION = 1  # bump when the way scores are computed changes
+VERSION = 2  # bump when the way scores are computed changes
 
-COLUMNS = ["method", "training_set", "fraction", "seed", "patch", "MAP", "ARI"]
+COLUMNS = ["method", "training_set", "fraction", "seed", "patch", "MAP", "ARI",
+           "intercept", "intercept_true", "intercept_error", "dG"]
+"""Columns of :func:`score`'s table: the segmentation scores, then the grain size
+(:func:`grainlib.score.grainsize.compare`: mean lineal intercepts in px, their relative
+error, and the ASTM E112 grain size number of the prediction minus the label's)."""
 BASELINE = "-"
 """``training_set`` of the baselines' rows (they are not trained)."""
 
@@ -51,12 +55,25 @@ def scores_path(cfg, fraction: int, seed: int) -> Path:
     return Path(cfg["run_dir"]) / "scores" / f"scores-{int(fraction)}-seed{int(seed)}.csv"
 
 
+def read_scores(path) -> pd.DataFrame:
+    """A score table written by :func:`score` (CSV), with its text and number columns as
+    they were: the baselines' ``training_set`` "-" stays text, an empty grain size (a
+    patch with no grain size) reads as NaN."""
+    table = pd.read_csv(path, keep_default_na=False)
+    numbers = [c for c in COLUMNS[5:] if c in table]
+    table[numbers] = table[numbers].apply(pd.to_numeric, errors="coerce")
+    return table
+
+
 def _rows(method: str, training_set: str, fraction: int, seed: int, preds, truths):
-    table, _ = metrics.evaluate(list(preds), list(truths))
+    preds, truths = list(preds), list(truths)
+    table, _ = metrics.evaluate(preds, truths)
+    sizes = grainsize.compare(preds, truths)
     return pd.DataFrame({"method": method, "training_set": training_set,
                          "fraction": int(fraction), "seed": int(seed),
                          "patch": np.arange(len(table)), "MAP": table["map"].to_numpy(),
-                         "ARI": table["ari"].to_numpy()})
+                         "ARI": table["ari"].to_numpy(),
+                         **{c: sizes[c].to_numpy() for c in COLUMNS[7:]}})
 
 
 def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SETS,
@@ -104,7 +121,7 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
     stamp = path.with_suffix(".json")
     trained_now = [name for name, model in models.items() if model.trained_now]
     if path.is_file() and stamp.is_file() and json.loads(stamp.read_text()).get("key") == key:
-        table = pd.read_csv(path, keep_default_na=False)
+        table = read_scores(path)
         table.attrs["trained_now"] = trained_now
         return table
     frames = []

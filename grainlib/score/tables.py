@@ -23,9 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grainlib.learn import segment
+
 COLUMNS = ["fraction", "method", "map_mean", "map_sd", "ari_mean", "ari_sd", "n_seeds",
-           "paper_map", "paper_ari"]
-"""Columns of :func:`table3` and :func:`table4` (and of their CSV files)."""
+           "paper_map", "paper_ari", "abs_dG_mean", "abs_dG_sd", "intercept_error_mean",
+           "intercept_error_sd"]
+"""Columns of :func:`table3` and :func:`table4` (and of their CSV files). The grain size
+columns come last: |Delta G|, the ASTM E112 grain size number of the prediction minus
+the label's, and the relative error of the mean lineal intercept, each averaged over the
+test patches of a seed (patches with no grain size left out), then mean and sd over
+seeds (:func:`grainlib.score.grainsize.compare`)."""
 
 PAPER_TABLE3 = {  # Ma et al. 2020, Table 3: (MAP, ARI)
     "OTSU": (0.198, 0.204),
@@ -61,14 +68,21 @@ TABLE4_SETS = {"real": "Real_X%", "real+flips": "Real_X% + flips",
 
 
 def _summary(per_seed: pd.DataFrame) -> dict:
-    """Mean, sd and count over seeds of per-seed ``MAP`` and ``ARI`` means."""
-    return {"map_mean": per_seed["MAP"].mean(), "map_sd": per_seed["MAP"].std(),
-            "ari_mean": per_seed["ARI"].mean(), "ari_sd": per_seed["ARI"].std(),
-            "n_seeds": len(per_seed)}
+    """Mean, sd and count over seeds of per-seed means (``MAP``, ``ARI``, ``abs_dG``,
+    ``intercept_error``)."""
+    out = {"n_seeds": len(per_seed)}
+    for column, name in (("MAP", "map"), ("ARI", "ari"), ("abs_dG", "abs_dG"),
+                         ("intercept_error", "intercept_error")):
+        values = per_seed[column] if column in per_seed else pd.Series(dtype=float)
+        out[f"{name}_mean"], out[f"{name}_sd"] = values.mean(), values.std()
+    return out
 
 
 def _row(rows: pd.DataFrame, fraction, method: str, paper) -> dict:
-    per_seed = rows.groupby("seed")[["MAP", "ARI"]].mean()
+    if "dG" in rows:
+        rows = rows.assign(abs_dG=rows["dG"].abs())
+    columns = [c for c in ("MAP", "ARI", "abs_dG", "intercept_error") if c in rows]
+    per_seed = rows.groupby("seed")[columns].mean()
     paper_map, paper_ari = paper if paper is not None else (np.nan, np.nan)
     return {"fraction": fraction, "method": method, **_summary(per_seed),
             "paper_map": paper_map, "paper_ari": paper_ari}
@@ -123,6 +137,44 @@ def table4(scores: pd.DataFrame) -> pd.DataFrame:
     return _frame(rows)
 
 
+def paper_numbers(method: str, training_set: str, fraction: int) -> tuple | None:
+    """The paper's (MAP, ARI) for a method, or a U-Net's training set at real fraction X,
+    where its Table 3 or 4 gives them; None where it does not."""
+    if method != "U-Net":
+        return PAPER_TABLE3.get(method)
+    name = segment.paper_name(training_set, fraction)
+    generic = TABLE4_SETS.get(training_set)
+    return PAPER_TABLE3.get(f"U-Net {name}") or PAPER_TABLE4.get(generic, {}).get(int(fraction))
+
+
+def beside_paper(scores: pd.DataFrame) -> pd.DataFrame:
+    """One run's scores (one real fraction and seed) by the paper's names, the paper's
+    numbers beside them.
+
+    Parameters
+    ----------
+    scores : per-patch scores of :func:`grainlib.score.evaluate.score`.
+
+    Returns
+    -------
+    DataFrame indexed by the paper's name ("OTSU", "U-Net Real_5%", "U-Net Mixed(Real_5% +
+    Synthetic^5_100%)", ...), in the table's order: ``MAP``, ``MAP sd``, ``ARI``,
+    ``ARI sd`` (mean and sd over test patches), ``patches``, ``paper MAP``, ``paper ARI``
+    (NaN where the paper has no such row).
+    """
+    rows = {}
+    for (method, training_set), group in scores.groupby(["method", "training_set"],
+                                                         sort=False):
+        fraction = int(group["fraction"].iloc[0])
+        name = (f"U-Net {segment.paper_name(training_set, fraction)}" if method == "U-Net"
+                else method)
+        paper = paper_numbers(method, training_set, fraction) or (np.nan, np.nan)
+        rows[name] = {"MAP": group["MAP"].mean(), "MAP sd": group["MAP"].std(),
+                      "ARI": group["ARI"].mean(), "ARI sd": group["ARI"].std(),
+                      "patches": len(group), "paper MAP": paper[0], "paper ARI": paper[1]}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 def table1(timings: pd.DataFrame) -> pd.DataFrame:
     """The paper's Table 1 (seconds per image) over the runs of a sweep.
 
@@ -166,7 +218,8 @@ def _plus_minus(mean, sd) -> str:
 
 def render(table: pd.DataFrame) -> pd.DataFrame:
     """A table of :data:`COLUMNS` as text: ``MAP`` and ``ARI`` as "mean ± sd" (3
-    decimals), the paper's beside, indexed by fraction (Table 4) and method."""
+    decimals), the paper's beside, then the grain size error |ΔG|; indexed by fraction
+    (Table 4) and method."""
     shown = pd.DataFrame({
         "fraction": table["fraction"].map(lambda f: "" if pd.isna(f) else f"{f} %"),
         "method": table["method"],
@@ -174,7 +227,8 @@ def render(table: pd.DataFrame) -> pd.DataFrame:
         "ARI": [_plus_minus(m, s) for m, s in zip(table["ari_mean"], table["ari_sd"])],
         "seeds": table["n_seeds"],
         "paper MAP": table["paper_map"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
-        "paper ARI": table["paper_ari"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")})
+        "paper ARI": table["paper_ari"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}"),
+        "|ΔG|": [_plus_minus(m, s) for m, s in zip(table["abs_dG_mean"], table["abs_dG_sd"])]})
     if table["fraction"].isna().all() or table["fraction"].nunique() <= 1:
         shown = shown.drop(columns="fraction")
     return shown.set_index([c for c in ("fraction", "method") if c in shown])

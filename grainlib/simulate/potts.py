@@ -28,9 +28,16 @@ same arguments resumes from it. The random numbers depend on (seed, MCS, site) o
 the marks are recomputed from the volume, so a resumed run ends with the volume of an
 uninterrupted one.
 
+Snapshots. :func:`simulate` keeps a copy of the volume at each snapshot MCS, or hands it
+to a snapshot sink that writes it out as it is taken; its checkpoints then record which
+snapshots were handed on instead of holding them. :func:`run`, the profile's step,
+writes each snapshot to its own file beside the checkpoint, gathers them into the stored
+artifact at the end and reads them back one at a time, when asked
+(:class:`StoredSnapshots`): at any time it holds about one volume, not one per snapshot.
+
 Memory: the int32 volume (4 bytes a site), 1.125 bytes a site of marks, the wavefront's
 rows (32 bytes per row of a sublattice: 2 Ly Lz rows) and small per-axis tables;
-snapshots are copies of the volume.
+snapshots kept in memory (no sink) are copies of the volume.
 
 >>> result = simulate((16, 16, 16), 5, seed=1, progress=False)
 >>> result.volume.shape, result.volume.dtype
@@ -44,6 +51,7 @@ import math
 import numbers
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +59,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
-from grainlib.core.store import Store, fingerprint
+from grainlib.core.store import Store, atomic_h5, fingerprint, write_array
 from grainlib.simulate import _kernels
 
 # Bump when a change to the kernel changes its output for the same parameters: the
@@ -71,13 +79,51 @@ class PottsResult:
     Attributes
     ----------
     volume : (Lz, Ly, Lx) int32 grain ids after the last MCS.
-    snapshots : {mcs: (Lz, Ly, Lx) int32 copy of the volume after that MCS}.
+    snapshots : {mcs: (Lz, Ly, Lx) int32 copy of the volume after that MCS}: a dict of
+        copies from :func:`simulate`, a :class:`StoredSnapshots` (read from the stored
+        artifact one at a time, when asked) from :func:`run`.
     seconds : wall time of the simulation (NaN when unknown, e.g. read from an older file).
     """
 
     volume: np.ndarray
-    snapshots: dict = field(default_factory=dict)
+    snapshots: Mapping = field(default_factory=dict)
     seconds: float = float("nan")
+
+
+class StoredSnapshots(Mapping):
+    """``{mcs: (Lz, Ly, Lx) int32 volume}`` of a stored run, sorted by MCS, each read from
+    the artifact when asked and not kept (one volume in memory at a time, as a loop over
+    them holds it).
+
+    Parameters
+    ----------
+    stored : {str(mcs): array} read on access
+        (:meth:`grainlib.core.store.Store.lazy`).
+    extra : {mcs: int32 array} held in memory, for the MCS not stored (the final volume).
+    """
+
+    def __init__(self, stored: Mapping, extra: Mapping):
+        self._stored, self._extra = stored, dict(extra)
+        self._steps = sorted({int(k) for k in stored} | {int(k) for k in extra})
+
+    def __getitem__(self, step) -> np.ndarray:
+        if step not in self:
+            raise KeyError(step)
+        if str(int(step)) in self._stored:
+            return np.asarray(self._stored[str(int(step))], dtype=np.int32)
+        return self._extra[int(step)]
+
+    def __contains__(self, step) -> bool:  # without reading the data
+        return is_int(step) and int(step) in self._steps
+
+    def __iter__(self):
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __repr__(self) -> str:
+        return f"StoredSnapshots(MCS {self._steps}, read when asked)"
 
 
 def is_int(value) -> bool:
@@ -144,37 +190,34 @@ def _checkpoint_arguments(shape, mcs, kT, seed, trial_neighbors, snapshots) -> d
             "kernel_version": KERNEL_VERSION}
 
 
-def _write_checkpoint(path, run_args, volume, done, kept, seconds):
+def _write_checkpoint(path, run_args, volume, done, kept, streamed, seconds):
     """Write the state after MCS ``done`` to ``path`` atomically: a temporary file in the
     same folder, moved into place by ``os.replace`` (a kill leaves the old file or the
     new one, never half of one).
 
-    Layout: attrs ``arguments`` (JSON of :func:`_checkpoint_arguments`), ``done`` and
-    ``seconds``; dataset ``volume`` (Lz, Ly, Lx) int32; group ``snapshots`` with one
-    int32 dataset per MCS kept so far.
+    Layout: attrs ``arguments`` (JSON of :func:`_checkpoint_arguments`), ``done``,
+    ``seconds`` and ``streamed`` (JSON list of the snapshot MCS handed to a snapshot
+    sink); dataset ``volume`` (Lz, Ly, Lx) int32; group ``snapshots`` with one int32
+    dataset per MCS kept so far in memory (none with a sink).
     """
     path = Path(path)
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     big = volume.nbytes > (1 << 20)
     options = {"compression": "lzf", "shuffle": True} if big else {}
-    try:
-        with h5py.File(partial, "w") as f:
-            f.attrs["arguments"] = json.dumps(run_args, sort_keys=True)
-            f.attrs["done"] = int(done)
-            f.attrs["seconds"] = float(seconds)
-            f.create_dataset("volume", data=volume, **options)
-            group = f.create_group("snapshots")
-            for step, snapshot in kept.items():
-                group.create_dataset(str(step), data=snapshot, **options)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_h5(path) as f:
+        f.attrs["arguments"] = json.dumps(run_args, sort_keys=True)
+        f.attrs["done"] = int(done)
+        f.attrs["seconds"] = float(seconds)
+        f.attrs["streamed"] = json.dumps(sorted(streamed))
+        f.create_dataset("volume", data=volume, **options)
+        group = f.create_group("snapshots")
+        for step, snapshot in kept.items():
+            group.create_dataset(str(step), data=snapshot, **options)
 
 
-def _remove_orphans(path):
-    """Remove the temporary files that writers of checkpoint ``path`` killed mid-write
-    left behind (``.<name>.partial-<pid>`` of a process no longer running)."""
-    for partial in path.parent.glob(f".{path.name}.partial-*"):
+def _remove_orphans(folder: Path, pattern: str):
+    """Remove the temporary files (``pattern``, e.g. ``.<name>.partial-*``) that writers
+    killed mid-write left in ``folder``, those of a process no longer running."""
+    for partial in folder.glob(pattern):
         pid = partial.name.rsplit("-", 1)[1]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
@@ -186,39 +229,64 @@ def _remove_orphans(path):
             pass
 
 
+def _refusal(path, reason) -> ValueError:
+    return ValueError(f"checkpoint {path} {reason}; delete it to start the run afresh, "
+                      f"or pass another checkpoint path")
+
+
 def _read_checkpoint(path, run_args):
     """The state stored in checkpoint ``path``, after checking that it belongs to the run
-    ``run_args`` (:func:`_checkpoint_arguments`).
+    ``run_args`` (:func:`_checkpoint_arguments`). Reads the volume, not the snapshots.
 
-    Returns (volume (Lz, Ly, Lx) int32, MCS done, {mcs: int32 snapshot}, seconds spent).
+    Returns (volume (Lz, Ly, Lx) int32, MCS done, [MCS of the snapshots the file holds],
+    [MCS of the snapshots handed to a sink], seconds spent).
     Raises ValueError, naming the file and what is wrong, when it cannot be read or was
     written by another run.
     """
-    def refuse(reason):
-        return ValueError(f"checkpoint {path} {reason}; delete it to start the run afresh, "
-                          f"or pass another checkpoint path")
-
     try:
         with h5py.File(path, "r") as f:
             stored = json.loads(f.attrs["arguments"])
             done = int(f.attrs["done"])
             seconds = float(f.attrs["seconds"])
+            streamed = [int(s) for s in json.loads(f.attrs.get("streamed", "[]"))]
             volume = np.asarray(f["volume"][()])
-            kept = {int(step): np.asarray(data[()]) for step, data in f["snapshots"].items()}
+            kept = {int(step): (data.shape, data.dtype) for step, data in f["snapshots"].items()}
     except (OSError, KeyError, ValueError, TypeError) as error:
-        raise refuse(f"is unreadable or incomplete ({type(error).__name__}: {error})") from None
+        raise _refusal(path, f"is unreadable or incomplete ({type(error).__name__}: "
+                             f"{error})") from None
     differs = [f"{key} {stored.get(key)!r} there, {value!r} here"
                for key, value in run_args.items() if stored.get(key) != value]
     if differs:
-        raise refuse("was written by another run: " + "; ".join(differs))
+        raise _refusal(path, "was written by another run: " + "; ".join(differs))
     shape = tuple(run_args["shape"])
     snapshot_steps_done = [s for s in run_args["snapshots"] if s <= done]
     if (not 0 <= done < run_args["mcs"] or volume.shape != shape or volume.dtype != np.int32
-            or sorted(kept) != snapshot_steps_done
-            or any(v.shape != shape or v.dtype != np.int32 for v in kept.values())):
-        raise refuse(f"is inconsistent (MCS done {done}, volume {volume.shape} "
-                     f"{volume.dtype}, snapshots {sorted(kept)})")
-    return np.ascontiguousarray(volume), done, kept, seconds
+            or sorted([*kept, *streamed]) != snapshot_steps_done
+            or any(s != shape or d != np.int32 for s, d in kept.values())):
+        raise _refusal(path, f"is inconsistent (MCS done {done}, volume {volume.shape} "
+                             f"{volume.dtype}, snapshots {sorted(kept)}, handed on "
+                             f"{sorted(streamed)})")
+    return np.ascontiguousarray(volume), done, sorted(kept), sorted(streamed), seconds
+
+
+def _checkpoint_snapshot(path, step) -> np.ndarray:
+    """The (Lz, Ly, Lx) int32 snapshot at MCS ``step`` that checkpoint ``path`` holds."""
+    try:
+        with h5py.File(path, "r") as f:
+            return np.asarray(f["snapshots"][str(step)][()])
+    except (OSError, KeyError) as error:
+        raise _refusal(path, f"is unreadable or incomplete ({type(error).__name__}: "
+                             f"{error})") from None
+
+
+def streamed_snapshots(path) -> list[int]:
+    """The MCS of the snapshots that checkpoint ``path`` records as handed to a snapshot
+    sink; [] when there is no such file or it cannot be read (resuming then says why)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return [int(s) for s in json.loads(f.attrs.get("streamed", "[]"))]
+    except (OSError, ValueError, TypeError):
+        return []
 
 
 # --------------------------------------------------------------------------- public API
@@ -226,7 +294,7 @@ def _read_checkpoint(path, run_args):
 
 def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
              progress=True, checkpoint=None, checkpoint_every=300.0,
-             active_only=True) -> PottsResult:
+             active_only=True, snapshot_sink=None) -> PottsResult:
     """Grow grains from a lattice where every site is its own grain.
 
     Parameters
@@ -236,7 +304,8 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
     kT : float >= 0, temperature in units of J; 0 never accepts dE > 0.
     seed : int >= 0. The same seed gives the same volume for any number of threads.
     trial_neighbors : 18 (first and second nearest, the paper) or 26 (all).
-    snapshots : MCS values in [1, mcs] after which a copy of the volume is kept.
+    snapshots : MCS values in [1, mcs] after which a copy of the volume is kept (or
+        handed to ``snapshot_sink``).
     progress : show a tqdm bar, one tick per MCS, with the estimated time left.
     checkpoint : None, or a file path (HDF5). When the file exists it must hold a
         checkpoint of this very run (same shape, mcs, kT, seed, trial_neighbors,
@@ -248,11 +317,19 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
     active_only : the wavefront sweep, trying only the sites that can change once they
         are few (the default); False runs the plain sweep, sublattice after sublattice,
         for tests and timings. Same volume either way.
+    snapshot_sink : None, or a callable ``sink(mcs, volume)`` that takes each snapshot
+        instead of a copy being kept: it gets the live (Lz, Ly, Lx) int32 volume, which
+        it must write out or copy before it returns, never keep. A checkpoint written
+        after records the snapshot as handed on, and a run resumed from it does not hand
+        it again: the sink must have stored it for good when it returns (:func:`run`'s
+        sink writes one file per snapshot). A checkpoint of a run without a sink, which
+        holds its snapshots, hands them to the sink on resuming; one written with a
+        sink is refused by a run without one (ValueError).
 
     Returns
     -------
-    PottsResult with ``volume`` (Lz, Ly, Lx) int32, ``snapshots`` {mcs: int32 copy} and
-    ``seconds`` (wall time, earlier runs resumed from included).
+    PottsResult with ``volume`` (Lz, Ly, Lx) int32, ``snapshots`` {mcs: int32 copy}
+    (empty with a sink) and ``seconds`` (wall time, earlier runs resumed from included).
     Grain ids are the starting site indices 0 .. Lz*Ly*Lx - 1 of the survivors.
     """
     shape, mcs, kT, seed, trial_neighbors, keep = check_arguments(
@@ -264,6 +341,9 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
             or isinstance(checkpoint_every, (bool, np.bool_))):
         raise ValueError(f"checkpoint_every must be a number of seconds >= 0, got "
                          f"{checkpoint_every!r}")
+    if snapshot_sink is not None and not callable(snapshot_sink):
+        raise ValueError(f"snapshot_sink must be None or a callable sink(mcs, volume), got "
+                         f"{snapshot_sink!r:.80}")
     start = time.perf_counter()
     run_args = _checkpoint_arguments(shape, mcs, kT, seed, trial_neighbors, keep)
     state = None
@@ -272,22 +352,35 @@ def simulate(shape, mcs, *, kT=0.5, seed=0, trial_neighbors=18, snapshots=(),
         if checkpoint.exists():
             state = _read_checkpoint(checkpoint, run_args)
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        _remove_orphans(checkpoint)
+        _remove_orphans(checkpoint.parent, f".{checkpoint.name}.partial-*")
     if state is None:  # every site its own grain, no MCS done, nothing kept, no time spent
-        state = (np.arange(n_sites, dtype=np.int32).reshape(shape), 0, {}, 0.0)
-    volume, done, kept, earlier = state
+        state = (np.arange(n_sites, dtype=np.int32).reshape(shape), 0, [], [], 0.0)
+    volume, done, held, streamed, earlier = state
+    kept = {}
+    if snapshot_sink is None:
+        if streamed:
+            raise _refusal(checkpoint, f"handed its snapshots at MCS {streamed} to a snapshot "
+                                       f"sink; resume it with one (potts.run does)")
+        kept = {step: _checkpoint_snapshot(checkpoint, step) for step in held}
+    else:  # snapshots an older checkpoint holds are handed on, one at a time
+        for step in held:
+            snapshot_sink(step, _checkpoint_snapshot(checkpoint, step))
+        streamed = sorted([*streamed, *held])
     stepper = _kernels.Stepper(volume, kT, seed, trial_neighbors, active_only)
     last_write = time.monotonic()
     with tqdm(total=mcs, initial=done, disable=not progress, desc="Potts MCS",
               unit="MCS") as bar:
         for step in range(done + 1, mcs + 1):
             stepper.step(step)
-            if step in keep:
+            if step in keep and snapshot_sink is None:
                 kept[step] = volume.copy()
+            elif step in keep:
+                snapshot_sink(step, volume)
+                streamed.append(step)
             bar.update()
             if (checkpoint is not None and step < mcs
                     and time.monotonic() - last_write >= checkpoint_every):
-                _write_checkpoint(checkpoint, run_args, volume, step, kept,
+                _write_checkpoint(checkpoint, run_args, volume, step, kept, streamed,
                                   earlier + time.perf_counter() - start)
                 last_write = time.monotonic()
     if checkpoint is not None:
@@ -410,6 +503,50 @@ def checkpoint_path(store, name) -> Path:
     return store.path(name).with_name(f"{name}.checkpoint.h5")
 
 
+def snapshot_folder(store, name) -> Path:
+    """Where :func:`run` writes the snapshots of artifact ``name`` while it simulates:
+    ``<name>.snapshots/`` beside the checkpoint, one file ``<mcs>.h5`` (dataset
+    ``volume``) per snapshot, each written atomically as it is taken; removed once the
+    artifact holds them."""
+    return store.path(name).with_name(f"{name}.snapshots")
+
+
+def _simulate_into(store, name, params, progress):
+    """Simulate the run ``params`` (:func:`run_parameters`) and store it as artifact
+    ``name``, its snapshots streamed to :func:`snapshot_folder` and copied from there
+    into the artifact one at a time (the artifact's layout: dataset ``volume``, dataset
+    ``seconds``, group ``snapshots`` with one dataset per MCS)."""
+    folder, checkpoint = snapshot_folder(store, name), checkpoint_path(store, name)
+    lost = [s for s in streamed_snapshots(checkpoint) if not (folder / f"{s}.h5").is_file()]
+    if lost:
+        raise ValueError(f"checkpoint {checkpoint} records the snapshots at MCS {lost} as "
+                         f"written to {folder}, which does not hold them; delete the "
+                         f"checkpoint to start the run afresh")
+    if folder.is_dir():
+        _remove_orphans(folder, ".*.partial-*")
+
+    def sink(step, volume):
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_h5(folder / f"{step}.h5") as f:
+            write_array(f, "volume", volume)
+
+    result = simulate(params["shape"], params["mcs"], kT=params["kT"], seed=params["seed"],
+                      trial_neighbors=params["trial_neighbors"], snapshots=params["snapshots"],
+                      progress=progress, checkpoint=checkpoint,
+                      checkpoint_every=CHECKPOINT_EVERY, snapshot_sink=sink)
+    with store.writing(name, params) as f:
+        write_array(f, "volume", result.volume)
+        write_array(f, "seconds", result.seconds)
+        group = f.create_group("snapshots")
+        for step in params["snapshots"]:
+            with h5py.File(folder / f"{step}.h5", "r") as snapshot:
+                group.copy(snapshot["volume"], group, name=str(step))
+    for step in params["snapshots"]:
+        (folder / f"{step}.h5").unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def run(cfg, progress=True) -> PottsResult:
     """The notebook step: simulate the profile's Potts volume, or reuse the stored one.
 
@@ -428,30 +565,23 @@ def run(cfg, progress=True) -> PottsResult:
 
     Its ``snapshots`` follow :func:`snapshot_steps`: requested MCS beyond ``mcs`` are
     dropped, and the final volume is always the snapshot at ``mcs`` (the same array as
-    ``volume`` when ``mcs`` was not requested).
+    ``volume`` when ``mcs`` was not requested). They are a :class:`StoredSnapshots`,
+    each read from the file when asked: loop over them to hold one at a time.
 
-    While simulating, a checkpoint is written every :data:`CHECKPOINT_EVERY` seconds to
+    While simulating, each snapshot is written as it is taken to its own file in
+    ``<cache_dir>/potts-<fingerprint>.snapshots/`` (:func:`snapshot_folder`) and a
+    checkpoint every :data:`CHECKPOINT_EVERY` seconds to
     ``<cache_dir>/potts-<fingerprint>.checkpoint.h5`` (:func:`checkpoint_path`); a run
-    killed half-way resumes from it the next time, with the same volume, and the file
-    is removed once the volume is computed.
+    killed half-way resumes from them the next time, with the same volume, and both are
+    removed once the artifact is written.
     """
     params = run_parameters(cfg)
     store = Store(cfg["cache_dir"])
     name = f"potts-{fingerprint(params)}"
-
-    def compute():
-        result = simulate(params["shape"], params["mcs"], kT=params["kT"], seed=params["seed"],
-                          trial_neighbors=params["trial_neighbors"],
-                          snapshots=params["snapshots"], progress=progress,
-                          checkpoint=checkpoint_path(store, name),
-                          checkpoint_every=CHECKPOINT_EVERY)
-        return {"volume": result.volume, "seconds": result.seconds,
-                "snapshots": {str(step): vol for step, vol in result.snapshots.items()}}
-
-    stored = store.cached(name, params, compute)
-    volume = np.asarray(stored["volume"], dtype=np.int32)
-    snapshots = {int(step): np.asarray(vol, dtype=np.int32)
-                 for step, vol in stored.get("snapshots", {}).items()}
-    snapshots.setdefault(params["mcs"], volume)
-    return PottsResult(volume=volume, snapshots=dict(sorted(snapshots.items())),
-                       seconds=float(stored.get("seconds", float("nan"))))
+    if not store.has(name, params):
+        _simulate_into(store, name, params, progress)
+    with h5py.File(store.path(name), "r") as f:
+        volume = np.asarray(f["volume"][()], dtype=np.int32)
+        seconds = float(f["seconds"][()]) if "seconds" in f else float("nan")
+    snapshots = StoredSnapshots(store.lazy(name, "snapshots"), {params["mcs"]: volume})
+    return PottsResult(volume=volume, snapshots=snapshots, seconds=seconds)

@@ -108,35 +108,52 @@ def data(datasets, ks: pd.DataFrame) -> list[str]:
                            ("edges", "number of neighbours")):
         if quantity in ks.index:
             row = ks.loc[quantity]
-            alike = "agree" if row["KS statistic"] < 0.1 else "differ"
+            alike = "are close" if row["KS statistic"] < 0.1 else "differ"
             out.append(f"Real and simulated {name} {alike}: KS {row['KS statistic']:.3f} "
-                       f"(p {row['p-value']:.3f}; means {row['real mean']:.2f} real, "
-                       f"{row['simulated mean']:.2f} simulated).")
+                       f"(p {row['p-value']:.3f} over {row['real grains']:.0f} and "
+                       f"{row['simulated grains']:.0f} grains; means {row['real mean']:.2f} "
+                       f"real, {row['simulated mean']:.2f} simulated).")
     return out
 
 
-def transfer(realism: pd.DataFrame, built) -> list[str]:
+def transfer(looks: pd.DataFrame, built, texture: pd.DataFrame | None = None) -> list[str]:
     """Chapter 03: how far the synthetic images are from the real test images.
 
     Parameters
     ----------
-    realism : :func:`grainlib.score.appearance.compare` with rows "real test",
+    looks : :func:`grainlib.score.appearance.compare` with rows "real test",
         "simulated (flat)" and "synthetic from the real test labels".
     built : :class:`grainlib.learn.transfer.Built`.
+    texture : :func:`grainlib.score.realism.realism`, with a row per synthetic set and its
+        ``floor`` row, or None.
     """
     out = [f"The generator trained on Real_{built.fraction}% for {built.model.steps} steps "
            f"({'trained in this run' if built.trained_now else 'read back from the run folder'})"
            f" made {len(built.synthetic)} synthetic images."]
     rows = {"simulated (flat)": "flat simulated images",
             "synthetic from the real test labels": "synthetic images of the real test labels"}
-    real = realism.loc["real test"]
+    real = looks.loc["real test"]
     for name, what in rows.items():
-        if name in realism.index:
-            row = realism.loc[name]
+        if name in looks.index:
+            row = looks.loc[name]
             out.append(f"The {what} lie {row['histogram_distance']:.1f} grey levels from the "
                        f"real test images (earth mover's distance of the grey histograms), "
                        f"boundary darkness {row['boundary_darkness']:.1f} against "
                        f"{real['boundary_darkness']:.1f}.")
+    if texture is not None:
+        synthetic = [n for n in texture.index if str(n).startswith("synthetic")]
+        real_row, floor = texture.loc["real test"], texture.loc["floor"]
+        for name in synthetic:
+            row = texture.loc[name]
+            out.append(
+                f"Texture of the {name} images: grey SD inside grain cores {row['core_sd']:.1f}"
+                f" against {real_row['core_sd']:.1f} real, high-frequency power share "
+                f"{row['high_frequency_share']:.3f} against {real_row['high_frequency_share']:.3f};"
+                f" a classifier tells them from real patches with AUC "
+                f"{row['auc_vs_reference']:.2f} (0.5: indistinguishable), "
+                + (f"where two halves of the real images give {floor['auc_vs_reference']:.2f}."
+                   if math.isfinite(floor["auc_vs_reference"]) else
+                   "with too few real test images to measure two halves against each other."))
     return out
 
 
@@ -160,6 +177,15 @@ def segmentation(scores: pd.DataFrame, fraction: int) -> list[str]:
                  ("real+simulated", "real"), ("simulated", "real")):
         if a in means and b in means:
             out.append(_versus(scores, a, b, fraction) + ".")
+    if "dG" in unet:
+        size = unet.assign(abs_dG=unet["dG"].abs()).groupby("training_set")["abs_dG"].mean()
+        size = size.dropna().sort_values()
+        if len(size):
+            out.append(f"Grain size (ASTM E112 G from the mean lineal intercept, against the "
+                       f"labels'): {segment.paper_name(size.index[0], fraction)} comes closest,"
+                       f" mean |ΔG| {size.iloc[0]:.2f} over the test patches; " + ", ".join(
+                           f"{segment.paper_name(n, fraction)} {v:.2f}"
+                           for n, v in size.iloc[1:].items()) + ".")
     others = scores[scores["method"] != "U-Net"]
     if len(others):
         baseline = others.groupby("method")["MAP"].mean().sort_values(ascending=False)

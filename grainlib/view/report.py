@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from grainlib.core import grains
+from grainlib.learn import segment
 
 
 def _save(fig, path):
@@ -442,10 +443,12 @@ def wrap_title(title: str, width: int = 18) -> str:
 
 
 def map_distributions(table: pd.DataFrame, path=None):
-    """Per-patch MAP of each method and training set as box plots (a :func:`grainlib.
-    evaluate.score` table: columns ``method``, ``training_set``, ``MAP``)."""
-    groups = table.groupby(["method", "training_set"], sort=False)["MAP"]
-    names = [m if t == "-" else f"{m}\n{t}" for m, t in groups.groups]
+    """Per-patch MAP of each method and training set as box plots, the training sets
+    under the paper's names (a :func:`grainlib.score.evaluate.score` table: columns
+    ``method``, ``training_set``, ``fraction``, ``MAP``)."""
+    groups = table.groupby(["method", "training_set", "fraction"], sort=False)["MAP"]
+    names = [m if t == "-" else f"{m}\n{wrap_title(segment.paper_name(t, x), 16)}"
+             for m, t, x in groups.groups]
     fig, ax = plt.subplots(figsize=(1.2 * len(names) + 1, 3.2))
     ax.boxplot([values.to_numpy() for _, values in groups], showmeans=True)
     ax.set_xticks(range(1, len(names) + 1), names, fontsize=8)
