@@ -270,6 +270,7 @@ def test_mcs_below_every_snapshot_runs_the_chapter(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert re.match(r"01_potts +\d+\.\d s  -> ", result.stdout)
+    assert (out / "kernels.log").is_file()  # the kernels' own lines: not on the terminal
     nb = nbformat.read(out / "01_potts.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs if o.get("name") == "stdout")

@@ -341,12 +341,21 @@ def _name_input(output: Path, py: Path):
 def execute_chapters(selected: list[Path], out_dir: Path, parameters: dict | None,
                      env: dict | None = None) -> float:
     """Execute chapters one after the other, one line each with its time; return the total.
-    ``env``: variables added to the kernels' environment (:func:`execute`)."""
+    ``env``: variables added to the kernels' environment (:func:`execute`).
+
+    What the kernels print besides the cells' outputs (ipykernel's own log lines, such as
+    the "KeyboardInterrupt caught in kernel" of a kernel being shut down) goes to
+    ``kernels.log`` beside the executed notebooks (in the runs folder when they are the
+    committed ``notebooks/``), not to the terminal."""
     progress = sys.stderr.isatty()
     total = 0.0
-    for py in selected:
-        output = out_dir / f"{py.stem}.ipynb"
-        seconds = execute(py, output, parameters, progress=progress, env=env)
-        total += seconds
-        print(f"{py.stem:<16} {seconds:7.1f} s  -> {shown(output)}", flush=True)
+    beside = Path(out_dir).resolve() != NOTEBOOKS_DIR.resolve()
+    log_path = (Path(out_dir) if beside else config.runs_root()) / "kernels.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        for py in selected:
+            output = out_dir / f"{py.stem}.ipynb"
+            seconds = execute(py, output, parameters, progress=progress, env=env, log=log)
+            total += seconds
+            print(f"{py.stem:<16} {seconds:7.1f} s  -> {shown(output)}", flush=True)
     return total
