@@ -208,7 +208,7 @@ def test_inplace_runs_the_committed_notebooks_at_demo_whatever_the_environment(
     """No parameters (papermill injects no cell) and the kernels' GRAINLIB_PROFILE set to
     demo, which the notebooks' ``profile = None`` reads."""
     calls = []
-    monkeypatch.setattr(chapters, "execute", lambda py, output, parameters, progress, env:
+    monkeypatch.setattr(chapters, "execute", lambda py, output, parameters, progress, env, log:
                         calls.append((output, parameters, env)) or 0.0)
     monkeypatch.setenv("GRAINLIB_PROFILE", "smoke")
     assert cli.main(["notebooks", "--inplace", "--chapters", "01"]) == 0

@@ -157,7 +157,7 @@ def test_local_workers_run_without_dask_s_malloc_trim_threshold(monkeypatch):
 
 
 def test_kernels_get_the_added_variables_and_not_the_removed_ones(tmp_path, monkeypatch):
-    from grainlib.run.cli import execute
+    from grainlib.run.chapters import execute
 
     chapter = tmp_path / "env.py"
     chapter.write_text(FAILS_AT_100.split("# %% tags")[0] + "# %%\nimport os\n"
