@@ -437,7 +437,9 @@ def test_corrupt_checkpoint_is_refused(checkpoint):
         _simulate(checkpoint=checkpoint)
 
 
-def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypatch):
+def _run_interrupted_after_mcs_5(tmp_path, monkeypatch) -> dict:
+    """A small profile whose ``potts.run`` (snapshots 3 and 9 of 9 MCS, a checkpoint after
+    every MCS, artifacts in ``tmp_path``) was interrupted after MCS 5; its profile."""
     cfg = config.load("smoke", {"potts.shape": [12, 13, 14], "potts.mcs": 9,
                                 "potts.snapshots": [3, 9]})
     cfg["cache_dir"] = str(tmp_path)
@@ -445,6 +447,11 @@ def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypat
     _interrupt_after(monkeypatch, 5)
     with pytest.raises(_Interrupt):
         potts.run(cfg, progress=False)
+    return cfg
+
+
+def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypatch):
+    cfg = _run_interrupted_after_mcs_5(tmp_path, monkeypatch)
     from grainlib.core.store import fingerprint
 
     name = f"potts-{fingerprint(potts.run_parameters(cfg))}"
@@ -470,13 +477,7 @@ def test_run_resumes_from_the_checkpoint_beside_its_artifact(tmp_path, monkeypat
 
 
 def test_run_refuses_a_checkpoint_whose_snapshot_files_are_gone(tmp_path, monkeypatch):
-    cfg = config.load("smoke", {"potts.shape": [12, 13, 14], "potts.mcs": 9,
-                                "potts.snapshots": [3, 9]})
-    cfg["cache_dir"] = str(tmp_path)
-    monkeypatch.setattr(potts, "CHECKPOINT_EVERY", 0.0)
-    _interrupt_after(monkeypatch, 5)
-    with pytest.raises(_Interrupt):
-        potts.run(cfg, progress=False)
+    cfg = _run_interrupted_after_mcs_5(tmp_path, monkeypatch)
     (snapshot,) = tmp_path.glob("*.snapshots/3.h5")
     snapshot.unlink()
     (checkpoint,) = tmp_path.glob("*.checkpoint.h5")
