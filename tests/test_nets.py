@@ -182,3 +182,25 @@ def test_what_the_skips_carry(variant):
 def test_unknown_variant_raises():
     with pytest.raises(ValueError, match="variant"):
         nets.UNetGenerator(variant="official")
+
+
+@pytest.mark.parametrize("variant", nets.VARIANTS)
+def test_noise_is_injected_at_every_scale_but_the_outermost(variant):
+    plain = nets.UNetGenerator(8, 3, 32, variant=variant)
+    noisy = nets.UNetGenerator(8, 3, 32, variant=variant, noise=True)
+    injected = [m for m in noisy.modules() if isinstance(m, nets.NoiseInjection)]
+    assert [m.weight.numel() for m in injected] == [32, 16, 8]  # deepest level first
+    assert all((m.weight == 0).all() for m in injected)  # no noise until it is learnt
+    assert nets.parameter_count(noisy) == nets.parameter_count(plain) + 56
+    noisy.eval()
+    x = torch.rand(2, 1, 32, 32) * 2 - 1
+    torch.manual_seed(0)
+    quiet = noisy(x)
+    with torch.no_grad():
+        for m in injected:
+            m.weight.fill_(1.0)
+    torch.manual_seed(0)
+    a = noisy(x)
+    torch.manual_seed(0)
+    assert torch.equal(a, noisy(x)) and not torch.equal(a, noisy(x))
+    assert not torch.equal(a, quiet)

@@ -74,9 +74,30 @@ def test_smoke_sweep_stores_every_run_and_the_tables(swept):
         assert "== done in" in (folder / sweep.LOG).read_text()
     figures = root / "figures"
     for name in (*TABLES, "table3_2seeds.md", "table1_runs_2seeds.csv",
-                 "fig_fractions_2seeds.png"):
+                 "fig_fractions_2seeds.png", "realism_2seeds.csv"):
         assert (figures / name).is_file(), name
     assert (root / "sweep" / "06_tables.ipynb").is_file()
+
+
+@pytest.mark.slow
+def test_chapter_06_judges_c3_and_c4_on_the_realism_of_each_run(swept, monkeypatch):
+    """Every run keeps chapter 03's realism table; chapter 06's premise is computed from
+    them, and the smoke generator's images (a few steps of training) are not realistic,
+    so the claims on synthetic data are not tested."""
+    monkeypatch.setenv(config.ENV_RUNS, str(swept))
+    cfg = config.load("smoke")
+    rows = sweep.realism(cfg)
+    assert sorted(set(zip(rows["fraction"], rows["seed"]))) == [(5, 0), (5, 1), (100, 0),
+                                                                 (100, 1)]
+    assert set(rows["set"]) == {"real test", "simulated (flat)", "synthetic", "floor"}
+    premise = tables.premise(rows)
+    assert list(premise.index) == [5, 100] and (premise["n_seeds"] == 2).all()
+    stored = pd.read_csv(swept / "smoke" / "figures" / "realism_2seeds.csv", index_col="fraction")
+    pd.testing.assert_frame_equal(stored, premise, check_dtype=False)
+    verdicts = pd.read_csv(swept / "smoke" / "figures" / "verdicts_2seeds.csv", index_col="id")
+    assert not premise["realistic"].any()
+    assert verdicts.loc["C3", "verdict"] == tables.NOT_TESTED
+    assert verdicts.loc["C3", "evidence"].startswith("synthetic images not realistic")
 
 
 @pytest.mark.slow
@@ -110,11 +131,14 @@ def test_a_killed_sweep_resumes_to_the_same_tables(tmp_path, swept, monkeypatch)
         assert (folder / name / sweep.LOG).read_text().count("== run") == 1
         assert not re.search(rf"^{name} ", result.stdout, re.M)
     monkeypatch.setenv("GRAINLIB_RUNS", str(swept))  # the uninterrupted sweep, seed 0
-    scores = sweep.scores(config.load("smoke"), seeds=[0])
+    cfg = config.load("smoke")
+    scores = sweep.scores(cfg, seeds=[0])
     t3, t4 = tables.table3(scores), tables.table4(scores)
+    premise = tables.premise(sweep.realism(cfg, seeds=[0]))
     expected = {"table3_1seed.csv": t3.to_csv(index=False),
                 "table4_1seed.csv": t4.to_csv(index=False),
-                "verdicts_1seed.csv": tables.verdicts(t3, t4).to_csv()}
+                "realism_1seed.csv": premise.to_csv(),
+                "verdicts_1seed.csv": tables.verdicts(t3, t4, premise).to_csv()}
     for name, text in expected.items():
         assert (runs / "smoke" / "figures" / name).read_text() == text, name
 

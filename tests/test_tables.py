@@ -19,19 +19,27 @@ def hand_table(rows) -> pd.DataFrame:
     return table
 
 
+UNETS_100 = [(100, "U-Net Real_100%", 0.55, 0.01, 0.85, 0.01, 3),
+             (100, "U-Net Simulated_100%", 0.10, 0.01, 0.10, 0.02, 3),
+             (100, "U-Net Mixed(Real_100% + Simulated_100%)", 0.60, 0.01, 0.90, 0.01, 3)]
+
+
+def mixed_at_5_and_35(map_5, map_35) -> pd.DataFrame:
+    """Table 4 at 5 and 35 %: Real_X% MAP 0.45 and 0.50, Mixed as given (ARI 0.3 above),
+    sd 0.02 over 3 seeds."""
+    return hand_table([(f, name, m, 0.02, m + 0.3, 0.02, 3)
+                       for f, real, mixed in [(5, 0.45, map_5), (35, 0.50, map_35)]
+                       for name, m in [("Real_X%", real),
+                                       ("Mixed(Real_X% + Synthetic^X_100%)", mixed)]])
+
+
 def test_verdicts_on_hand_made_tables():
     """C1 holds, C2 is contradicted, C3 lies inside the spread; C4 holds within it."""
     t3 = hand_table([
         (None, "OTSU", 0.20, 0.0, 0.40, 0.0, 3),
         (None, "Canny", 0.30, 0.0, 0.30, 0.0, 3),
-        (100, "U-Net Real_100%", 0.55, 0.01, 0.85, 0.01, 3),
-        (100, "U-Net Simulated_100%", 0.10, 0.01, 0.10, 0.02, 3),
-        (100, "U-Net Mixed(Real_100% + Simulated_100%)", 0.60, 0.01, 0.90, 0.01, 3)])
-    t4 = hand_table([
-        (5, "Real_X%", 0.45, 0.02, 0.75, 0.02, 3),
-        (5, "Mixed(Real_X% + Synthetic^X_100%)", 0.46, 0.02, 0.76, 0.02, 3),
-        (35, "Real_X%", 0.50, 0.02, 0.80, 0.02, 3),
-        (35, "Mixed(Real_X% + Synthetic^X_100%)", 0.54, 0.02, 0.84, 0.02, 3)])
+        *UNETS_100])
+    t4 = mixed_at_5_and_35(0.46, 0.54)
     verdicts = tables.verdicts(t3, t4)
     assert list(verdicts.index) == ["C1", "C2", "C3", "C4"]
     assert verdicts.loc["C1", "verdict"] == tables.REPRODUCED
@@ -45,6 +53,68 @@ def test_verdicts_on_hand_made_tables():
     worse = t4.copy()
     worse.loc[3, "map_mean"] = 0.40
     assert tables.verdicts(t3, worse).loc["C4", "verdict"] == tables.NOT_REPRODUCED
+
+
+def realism_rows(auc, floor, hf, sd, fractions=(5, 35), seeds=(0, 1)):
+    """Chapter-03 realism rows for every run: the synthetic set's AUC, and its
+    high-frequency share and core SD as ratios of the real test set's (1.0 and 4.0)."""
+    rows = []
+    for f in fractions:
+        for s in seeds:
+            rows += [{"set": "real test", "fraction": f, "seed": s, "auc_vs_reference": np.nan,
+                      "high_frequency_share": 0.06, "core_sd": 4.0},
+                     {"set": "synthetic", "fraction": f, "seed": s, "auc_vs_reference": auc,
+                      "high_frequency_share": 0.06 * hf, "core_sd": 4.0 * sd},
+                     {"set": "floor", "fraction": f, "seed": s, "auc_vs_reference": floor,
+                      "high_frequency_share": 0.06, "core_sd": 4.0}]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("auc, hf, sd, realistic", [
+    (0.55, 1.0, 1.0, True), (0.60, 1.4, 0.7, True),      # within the floor + 0.1, in band
+    (0.65, 1.0, 1.0, False),                              # a classifier tells them apart
+    (0.55, 0.5, 1.0, False), (0.55, 1.0, 0.3, False),     # smooth inside the grains
+    (0.55, 1.6, 1.0, False)])
+def test_premise_needs_the_floor_and_the_texture_band(auc, hf, sd, realistic):
+    premise = tables.premise(realism_rows(auc, 0.5, hf, sd))
+    assert list(premise.index) == [5, 35]
+    assert premise["realistic"].tolist() == [realistic, realistic]
+    assert premise.loc[5, "n_seeds"] == 2
+    assert premise.loc[5, "core_sd_ratio"] == pytest.approx(sd)
+    assert premise.loc[5, "high_frequency_ratio"] == pytest.approx(hf)
+    assert tables.premise(realism_rows(auc, 0.5, hf, sd).query("set != 'synthetic'")).empty
+
+
+def test_premise_without_a_floor_takes_chance():
+    """Too few real test images to split in two: the AUC is held against chance, 0.5."""
+    assert tables.premise(realism_rows(0.58, np.nan, 1.0, 1.0))["realistic"].all()
+    assert not tables.premise(realism_rows(0.62, np.nan, 1.0, 1.0))["realistic"].any()
+
+
+def test_claims_on_synthetic_images_need_realistic_ones():
+    """C3 and C4 are not tested on synthetic images a classifier tells from real ones;
+    C1 and C2 do not depend on them; realistic images leave every verdict as it was."""
+    t3 = hand_table([
+        (None, "OTSU", 0.20, 0.0, 0.40, 0.0, 3),
+        *UNETS_100])
+    t4 = mixed_at_5_and_35(0.30, 0.40)
+    plain = tables.verdicts(t3, t4)
+    assert plain.loc["C3", "verdict"] == plain.loc["C4", "verdict"] == tables.NOT_REPRODUCED
+    fake = tables.verdicts(t3, t4, tables.premise(realism_rows(1.0, 0.5, 0.4, 0.3)))
+    assert fake.loc["C3", "verdict"] == fake.loc["C4", "verdict"] == tables.NOT_TESTED
+    assert fake.loc["C3", "evidence"].startswith(
+        "synthetic images not realistic (synthetic at 5 %: AUC 1.00 vs real-real 0.50, "
+        "high-frequency share 0.40 x, core SD 0.30 x the real; synthetic at 35 %")
+    assert "as measured: MAP gain at 5 % = -0.150" in fake.loc["C3", "evidence"]
+    assert "synthetic at 5 %" not in fake.loc["C4", "evidence"]  # C4 compares 35 % only
+    assert (fake.loc[["C1", "C2"], "verdict"] == plain.loc[["C1", "C2"], "verdict"]).all()
+    real = tables.verdicts(t3, t4, tables.premise(realism_rows(0.52, 0.5, 1.0, 1.0)))
+    assert (real["verdict"] == plain["verdict"]).all()
+    assert real.loc["C4", "evidence"].startswith("synthetic at 35 %: AUC 0.52")
+    unmeasured = tables.verdicts(t3, t4, tables.premise(realism_rows(1.0, 0.5, 0.4, 0.3,
+                                                                     fractions=(5,))))
+    assert unmeasured.loc["C4", "verdict"] == tables.NOT_REPRODUCED
+    assert "not measured at 35 %" in unmeasured.loc["C4", "evidence"]
 
 
 def test_one_seed_or_a_missing_fraction_is_inconclusive():
@@ -208,3 +278,22 @@ def test_beside_paper_names_each_row_as_the_paper_and_puts_its_numbers_beside():
     assert shown.loc["U-Net Mixed(Real_100% + Simulated_100%)", "paper MAP"] == 0.504
     assert shown.loc["OTSU", "paper ARI"] == 0.204
     assert np.isnan(shown.loc["U-Net Real_5% + flips", "paper MAP"])  # not in the paper
+
+
+def test_budget_curve_from_a_table_or_its_csv(tmp_path):
+    index = pd.MultiIndex.from_product([["ours", "stochastic"], [300, 1000]],
+                                       names=["variant", "step"])
+    table = pd.DataFrame({"syn_auc_vs_reference": [1.0, 0.99, 0.9, 0.7],
+                          "floor_auc_vs_reference": 0.5,
+                          "syn_core_sd_ratio": [0.3, 0.2, 0.8, 1.1],
+                          "syn_high_frequency_share_ratio": [0.5, 0.4, 0.9, 1.0],
+                          "map_gain_mean": [-0.1, -0.1, 0.0, 0.05],
+                          "map_gain_sd": 0.02}, index=index)
+    fig = report.budget_curve(table, path=tmp_path / "b.png")
+    assert (tmp_path / "b.png").stat().st_size > 10_000
+    auc, ratios, gain = fig.axes
+    assert [line.get_label() for line in auc.lines[::2]] == ["ours", "stochastic"]
+    assert list(auc.lines[2].get_ydata()) == [0.9, 0.7]
+    table.to_csv(tmp_path / "b.csv")
+    again = report.budget_curve(tmp_path / "b.csv")
+    assert list(again.axes[1].lines[0].get_ydata()) == [0.3, 0.2]

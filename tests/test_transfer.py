@@ -265,3 +265,72 @@ def test_models_saved_before_the_variants_still_load(tmp_path):
     back = transfer.load(transfer.save(model, tmp_path / "old.pt"))
     assert back.net.variant == "ours"
     assert np.array_equal(transfer.generate(back, labels), transfer.generate(model, labels))
+
+
+# --------------------------------------------------------------------------- stochastic
+
+
+def test_snapshots_are_the_generator_at_those_steps():
+    labels, images = tiny_data()
+    model = transfer.train(labels, images, {**TINY, "steps": 5}, progress=False,
+                           snapshots=(2, 5))
+    assert sorted(model.snapshots) == [2, 5]
+    last, early = transfer.at_step(model, 5), transfer.at_step(model, 2)
+    assert same_weights(last, model)
+    assert not same_weights(early, model)
+    assert early.steps == 2 and early.history["G_L1"] == model.history["G_L1"][:2]
+    with pytest.raises(KeyError, match="kept: \\[2, 5\\]"):
+        transfer.at_step(model, 3)
+    with pytest.raises(ValueError, match="snapshots"):
+        transfer.train(labels, images, TINY, progress=False, snapshots=(7,))
+
+
+def test_noise_makes_one_label_many_images_reproducibly():
+    labels, images = tiny_data()
+    params = {**TINY, "noise": True, "texture_weight": 10.0, "l1_weight": 10.0}
+    model = transfer.train(labels, images, params, progress=False)
+    assert "G_texture" in model.history and np.isfinite(model.history["G_texture"]).all()
+    injected = [m for m in model.net.modules() if type(m).__name__ == "NoiseInjection"]
+    assert len(injected) == TINY["depth"]  # every level but the outermost
+    with torch.no_grad():
+        for m in injected:
+            m.weight.fill_(0.5)
+    a = transfer.generate(model, labels, seed=1)
+    assert np.array_equal(a, transfer.generate(model, labels, seed=1, batch_size=4))
+    assert not np.array_equal(a, transfer.generate(model, labels, seed=2))
+    with torch.no_grad():
+        for m in injected:
+            m.weight.zero_()
+    quiet = transfer.generate(model, labels, seed=1)
+    assert np.array_equal(quiet, transfer.generate(model, labels, seed=2))  # no noise: no seed
+
+
+def test_the_texture_term_rewards_texture_statistics_not_pixels():
+    """The Gram matrices of the discriminator's features do not care where a texture lies:
+    another draw of the real image's texture is as good as the real image itself, a
+    fainter one worse, a flat one worst, while L1 prefers the flat image."""
+    from grainlib.learn.nets import PatchDiscriminator
+
+    torch.manual_seed(0)
+    disc = PatchDiscriminator(8, 2)
+    rng = np.random.default_rng(0)
+    real, other = (torch.from_numpy(rng.normal(0, 0.5, (1, 1, 128, 128)).astype(np.float32))
+                   for _ in range(2))
+    label = torch.full_like(real, -1.0)
+    loss = {name: transfer.texture_loss(disc, label, fake, real).item()
+            for name, fake in [("other", other), ("fainter", 0.5 * other),
+                               ("flat", torch.zeros_like(real))]}
+    assert loss["other"] < 0.5 * loss["fainter"] < 0.5 * loss["flat"]
+    l1 = torch.nn.functional.l1_loss
+    assert l1(torch.zeros_like(real), real) < l1(other, real)
+
+
+def test_noise_and_texture_keys_leave_the_stored_fingerprints_at_their_defaults():
+    from grainlib.core import config
+
+    demo = config.load("demo")
+    assert demo["transfer"]["noise"] is False and demo["transfer"]["texture_weight"] == 0
+    key = transfer.generator_key(demo, 5, 0)
+    assert key == "308dc0920e0f2814"
+    for change in [{"transfer.noise": True}, {"transfer.texture_weight": 1.0}]:
+        assert transfer.generator_key(config.load("demo", change), 5, 0) != key

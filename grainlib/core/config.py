@@ -289,6 +289,11 @@ SCHEMA: dict[str, Any] = {
         "decay_from": number(0.5, "Share of the steps at constant learning rate before it "
                              "decays linearly to 0 (pix2pix: 100 of 200 epochs).", lo=0, hi=1),
         "l1_weight": number(100.0, "Weight lambda of the L1 term (paper: 100).", lo=0),
+        "noise": boolean(False, "Inject noise maps into the generator's decoder at every "
+                         "scale, so that one label gives many images (not the paper's)."),
+        "texture_weight": number(0.0, "Weight of the texture term: L1 between Gram matrices "
+                                 "of the discriminator's features of the generated and the "
+                                 "real pair (0: none, the paper's).", lo=0),
         "gan_loss": optional(choice(None, ("lsgan", "vanilla"),
                                     "Adversarial loss: least squares (our choice) or the "
                                     "log loss of a sigmoid discriminator (the authors' code "

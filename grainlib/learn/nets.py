@@ -50,20 +50,38 @@ def crop_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 # --------------------------------------------------------------------------- pix2pix
 
 
+class NoiseInjection(nn.Module):
+    """Adds one map of Gaussian noise per image, scaled per channel by learnt weights
+    (zero at first): ``x + w[c] * n``, ``n ~ N(0, 1)`` of shape (B, 1, H, W) (Karras et al.,
+    *A style-based generator architecture for GANs*, CVPR 2019). Gives the decoder a source
+    of detail that the label does not fix; draws from torch's global random state.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        noise = torch.randn(x.shape[0], 1, *x.shape[2:], device=x.device, dtype=x.dtype)
+        return x + self.weight[None, :, None, None] * noise
+
+
+
 class _SkipBlock(nn.Module):
     """One level of our pix2pix U-Net: down, the levels inside, up, and the skip.
 
     ``x -> [x, up(inner(down(x)))]`` (the outermost level returns only ``up(...)``).
     Down: LeakyReLU(0.2), 4 x 4 stride-2 convolution, batch norm. Up: ReLU, bilinear
     2x upsampling and a 3 x 3 convolution (where pix2pix has a 4 x 4 stride-2 transposed
-    convolution), batch norm, optional dropout. The innermost level keeps the size:
+    convolution), batch norm, optional noise (:class:`NoiseInjection`), optional
+    dropout. The innermost level keeps the size:
     3 x 3 stride-1 convolutions and no batch norm on its way down. Unlike
     :class:`_AuthorsBlock`, the skip passes ``x`` itself, not its activation.
     """
 
     def __init__(self, outer: int, inner: int, inside: nn.Module | None = None,
                  outermost: bool = False, dropout: bool = False, in_channels: int | None = None,
-                 out_channels: int | None = None):
+                 out_channels: int | None = None, noise: bool = False):
         super().__init__()
         innermost = inside is None
         kernel, stride = (3, 1) if innermost else (4, 2)
@@ -85,6 +103,8 @@ class _SkipBlock(nn.Module):
             up.append(nn.Tanh())
         else:
             up.append(nn.BatchNorm2d(up_out))
+            if noise:
+                up.append(NoiseInjection(up_out))
             if dropout:
                 up.append(nn.Dropout(0.5))
         self.outermost = outermost
@@ -106,11 +126,12 @@ class _AuthorsBlock(nn.Module):
     level takes ``x`` as it is and returns only ``up(...)``. Down: a 4 x 4 stride-2
     convolution, batch norm. Up: ReLU, a 4 x 4 stride-2 transposed convolution, batch norm
     (outermost: tanh). The innermost level keeps the size: a 3 x 3 stride-1 convolution
-    and transposed convolution, no batch norm on its way down. No dropout.
+    and transposed convolution, no batch norm on its way down. No dropout. ``noise``
+    (not the authors'): a :class:`NoiseInjection` after the decoder's batch norm.
     """
 
     def __init__(self, outer: int, inner: int, inside: nn.Module | None = None,
-                 outermost: bool = False):
+                 outermost: bool = False, noise: bool = False):
         super().__init__()
         innermost = inside is None
         kernel, stride = (3, 1) if innermost else (4, 2)
@@ -120,6 +141,8 @@ class _AuthorsBlock(nn.Module):
         up = [nn.ReLU(), nn.ConvTranspose2d(inner if innermost else 2 * inner, outer, kernel,
                                             stride, 1, bias=outermost),
               nn.Tanh() if outermost else nn.BatchNorm2d(outer)]
+        if noise and not outermost:
+            up.append(NoiseInjection(outer))
         self.outermost = outermost
         self.act = nn.Identity() if outermost else nn.LeakyReLU(0.2)
         self.down, self.inside, self.up = nn.Sequential(*down), inside, nn.Sequential(*up)
@@ -153,6 +176,10 @@ class UNetGenerator(nn.Module):
     decoder, no dropout, weights N(0, 0.02) (:func:`init_normal`); 12,982,913 parameters
     at width 64, depth 4, max_width 512.
 
+    ``noise=True`` makes either variant stochastic: a :class:`NoiseInjection` in the
+    decoder of every level but the outermost (every scale from 1/2 down to 1/2**depth),
+    so that one label gives different images, each drawn from torch's random state.
+
     Parameters
     ----------
     width : channels of the first level (pix2pix: 64).
@@ -160,12 +187,13 @@ class UNetGenerator(nn.Module):
     max_width : cap on the channels of any level (pix2pix: 512).
     channels : input and output channels (1: boundary map in, grey image out).
     variant : "ours" or "authors".
+    noise : inject noise into the decoder.
 
     Input (B, channels, H, W) float in [-1, 1]; output the same shape, in [-1, 1].
     """
 
     def __init__(self, width: int = 64, depth: int = 4, max_width: int = 512, channels: int = 1,
-                 variant: str = "ours"):
+                 variant: str = "ours", noise: bool = False):
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -173,19 +201,19 @@ class UNetGenerator(nn.Module):
             raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
         widths = [min(width * 2 ** level, max_width) for level in range(depth)]
         if variant == "authors":
-            block = _AuthorsBlock(widths[-1], widths[-1])
+            block = _AuthorsBlock(widths[-1], widths[-1], noise=noise)
             for level in range(depth - 1, 0, -1):
-                block = _AuthorsBlock(widths[level - 1], widths[level], block)
+                block = _AuthorsBlock(widths[level - 1], widths[level], block, noise=noise)
             self.model = init_normal(_AuthorsBlock(channels, widths[0], block, outermost=True))
         else:
-            block = _SkipBlock(widths[-1], widths[-1], dropout=True)  # the bottleneck
+            block = _SkipBlock(widths[-1], widths[-1], dropout=True, noise=noise)  # bottleneck
             for level in range(depth - 1, 0, -1):
                 block = _SkipBlock(widths[level - 1], widths[level], block,
-                                   dropout=level >= depth - 2 and depth > 2)
+                                   dropout=level >= depth - 2 and depth > 2, noise=noise)
             self.model = _SkipBlock(channels, widths[0], block, outermost=True,
                                     in_channels=channels, out_channels=channels)
         self.multiple = 2 ** depth
-        self.variant = variant
+        self.variant, self.noise = variant, noise
 
     def forward(self, x):
         return self.model(x)
@@ -239,6 +267,25 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.model(x)
+
+    def features(self, x) -> list[torch.Tensor]:
+        """The activations after each LeakyReLU, (B, C_k, H_k, W_k) from shallow to deep:
+        what the texture loss compares."""
+        out = []
+        for layer in self.model:
+            x = layer(x)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(x)
+        return out
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrices (B, C, C) of feature maps (B, C, H, W), divided by H * W: the
+    channels' second moments over the image, blind to where a texture lies (Gatys et al.,
+    *Image style transfer using convolutional neural networks*, CVPR 2016)."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
 
 
 # --------------------------------------------------------------------------- segmentation

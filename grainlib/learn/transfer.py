@@ -15,6 +15,15 @@ statistics). ``"ours"``, the default: our generator (resize-convolution decoder,
 a least-squares GAN loss and generation in evaluation mode; no image pool either. The
 choices where the paper is silent are in docs/method.md (style transfer).
 
+Either variant can be made stochastic and pushed towards texture rather than the mean
+image (neither is the paper's): ``transfer.noise`` injects noise maps into the decoder
+(:class:`grainlib.learn.nets.NoiseInjection`), so that one label gives many plausible
+micrographs, and ``transfer.texture_weight`` adds a texture term, the L1 distance between
+the Gram matrices of the discriminator's features of the generated and the real pair
+(:func:`grainlib.learn.nets.gram`), which asks for the real image's texture statistics
+but not for its pixels. An L1 weight of 100 alone drives a deterministic generator to
+the conditional mean, where etch texture averages away.
+
 >>> model = train(labels, images, {"steps": 200})      # doctest: +SKIP
 >>> synthetic = generate(model, simulated_labels)      # doctest: +SKIP
 """
@@ -38,6 +47,7 @@ from grainlib.learn.nets import (
     PatchDiscriminator,
     UNetGenerator,
     crop_to,
+    gram,
     init_normal,
     pad_to_multiple,
 )
@@ -58,13 +68,16 @@ class StyleTransfer:
     ----------
     net : the generator, in evaluation mode.
     params : the ``transfer`` section it was trained with.
-    history : {"D", "G_GAN", "G_L1", "seconds"}: per-step losses and cumulative
-        training seconds.
+    history : {"D", "G_GAN", "G_L1", "seconds"} (and "G_texture" with a texture term):
+        per-step losses and cumulative training seconds.
+    snapshots : {step: generator weights after that many steps}, the ones
+        :func:`train` was asked to keep (not written by :func:`save`); see :func:`at_step`.
     """
 
     net: UNetGenerator
     params: dict
     history: dict = field(default_factory=dict)
+    snapshots: dict = field(default_factory=dict, repr=False)
 
     @property
     def steps(self) -> int:
@@ -86,7 +99,7 @@ def setting(params: dict, key: str):
 
 def _generator(params) -> UNetGenerator:
     return UNetGenerator(**{key: params[key] for key in _ARCHITECTURE},
-                         variant=setting(params, "variant"))
+                         variant=setting(params, "variant"), noise=bool(params.get("noise")))
 
 
 def _gan_loss(kind: str):
@@ -110,7 +123,7 @@ def steps_for(params: dict, n_patches: int) -> int:
 
 
 def train(labels, images, params=None, seed: int = 0, progress: bool = True,
-          checkpoint=None, callback=None) -> StyleTransfer:
+          checkpoint=None, callback=None, snapshots=()) -> StyleTransfer:
     """Train pix2pix on real patches: boundary map -> micrograph.
 
     Parameters
@@ -125,6 +138,10 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
         seconds and at the end; an existing one made with the same parameters, seed and
         data is resumed (one made otherwise is refused). None: no checkpoints.
     callback : ``callback(step, losses)`` after each step.
+    snapshots : step counts (1 .. steps) after which to keep a copy of the generator's
+        weights, in ``StyleTransfer.snapshots`` (one long training read at several budgets;
+        the learning rate follows the schedule of the whole training). Not kept across a
+        resumed checkpoint: ask for the steps of a fresh training.
 
     Returns
     -------
@@ -135,6 +152,9 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     params = config.section("transfer", params)
     device = training.resolve_device(params["device"])
     steps = steps_for(params, len(images))
+    snapshots = sorted({int(s) for s in snapshots})
+    if snapshots and not 1 <= snapshots[0] <= snapshots[-1] <= steps:
+        raise ValueError(f"snapshots must be step counts in 1..{steps}, got {snapshots}")
     torch.manual_seed(seed)
     generator = _generator(params)
     discriminator = PatchDiscriminator(params["disc_width"], params["disc_layers"])
@@ -149,7 +169,7 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     if crop and crop % generator.multiple:
         raise ValueError(f"transfer.crop must be a multiple of 2**depth = {generator.multiple}, "
                          f"got {crop}")
-    started, offset = time.perf_counter(), [0.0]
+    started, offset, kept = time.perf_counter(), [0.0], {}
 
     def step(i, rng):
         batch = training.random_batch(rng, len(images), params["batch_size"])
@@ -175,11 +195,18 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
         discriminator.requires_grad_(False)
         loss_gan = gan(discriminator(torch.cat([x_real, fake], 1)), True)
         loss_l1 = F.l1_loss(fake, y)
-        (loss_gan + params["l1_weight"] * loss_l1).backward()
+        loss = loss_gan + params["l1_weight"] * loss_l1
+        losses = {"D": loss_d.item(), "G_GAN": loss_gan.item(), "G_L1": loss_l1.item()}
+        if params["texture_weight"]:
+            loss_texture = texture_loss(discriminator, x_real, fake, y)
+            loss = loss + params["texture_weight"] * loss_texture
+            losses["G_texture"] = loss_texture.item()
+        loss.backward()
         discriminator.requires_grad_(True)
         opt_g.step()
-        return {"D": loss_d.item(), "G_GAN": loss_gan.item(), "G_L1": loss_l1.item(),
-                "seconds": offset[0] + time.perf_counter() - started}
+        if i + 1 in snapshots:
+            kept[i + 1] = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
+        return {**losses, "seconds": offset[0] + time.perf_counter() - started}
 
     store = None
     if checkpoint is not None:
@@ -196,16 +223,37 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
         optimizers={"generator": opt_g, "discriminator": opt_d}, seed=seed, checkpoint=store,
         checkpoint_every=params["checkpoint_every"], progress=progress, desc="pix2pix",
         callback=callback)
-    return StyleTransfer(generator.eval(), params, history)
+    return StyleTransfer(generator.eval(), params, history, kept)
+
+
+def texture_loss(discriminator, label, fake, real) -> torch.Tensor:
+    """Mean L1 distance between the Gram matrices of the discriminator's features of
+    (label, fake) and (label, real), over its layers; the real side carries no gradient."""
+    with torch.no_grad():
+        targets = [gram(f) for f in discriminator.features(torch.cat([label, real], 1))]
+    made = discriminator.features(torch.cat([label, fake], 1))
+    return sum(F.l1_loss(gram(f), g) for f, g in zip(made, targets)) / len(made)
+
+
+def at_step(model: StyleTransfer, step: int) -> StyleTransfer:
+    """The generator as it was after ``step`` steps, from ``model.snapshots``; its history
+    cut there."""
+    if step not in model.snapshots:
+        raise KeyError(f"no snapshot at step {step}; kept: {sorted(model.snapshots)}")
+    net = _generator(model.params)
+    net.load_state_dict(model.snapshots[step])
+    return StyleTransfer(net.eval(), model.params,
+                         {k: list(v[:step]) for k, v in model.history.items()})
 
 
 def _trained_params(params: dict) -> dict:
     """The parameters that change what training produces (not where or how often it saves,
     nor how it generates), for fingerprints. ``gan_loss`` as it resolves; ``variant`` only
-    when not ``"ours"``: the generators trained before these keys existed keep their
-    fingerprint."""
+    when not ``"ours"``, ``noise`` and ``texture_weight`` only when set: the generators
+    trained before these keys existed keep their fingerprint."""
     trained = {k: v for k, v in params.items()
-               if k not in ("device", "checkpoint_every", "generation", "variant")}
+               if k not in ("device", "checkpoint_every", "generation", "variant")
+               and not (k in ("noise", "texture_weight") and not v)}
     trained["gan_loss"] = setting(params, "gan_loss")
     if setting(params, "variant") != "ours":
         trained["variant"] = setting(params, "variant")
@@ -220,14 +268,15 @@ def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "
     ----------
     model : a trained :class:`StyleTransfer`.
     labels : (N, H, W) or (H, W) bool boundary maps, any H, W (padded internally).
-    batch_size : maps per forward pass (``"eval"``; ``"train"`` takes one at a time).
+    batch_size : maps per forward pass (``"eval"`` without noise; ``"train"`` and a
+        generator with noise take one at a time).
     device : torch device ("auto": CUDA when present).
     mode : ``"eval"``: the generator in evaluation mode, batch norm on its running
         statistics and dropout off (our choice). ``"train"``: in training mode, one map at
         a time, as the authors' script: batch norm on each map's own statistics, dropout
         (``ours`` only) on, seeded by ``seed`` and the map's index. None: the model's
         ``generation`` parameter (:func:`setting`).
-    seed : seed of the dropout in ``"train"`` mode.
+    seed : seed of the dropout in ``"train"`` mode and of the injected noise, per map.
 
     Returns
     -------
@@ -246,12 +295,15 @@ def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "
     device = training.resolve_device(device)
     net = model.net.to(device).eval()
     if mode == "train":
-        net, batch_size = copy.deepcopy(net).train(), 1
+        net = copy.deepcopy(net).train()
+    seeded = mode == "train" or net.noise
+    if seeded:
+        batch_size = 1
     out = np.empty(labels.shape, np.uint8)
     forked = [device] if device.type == "cuda" else []  # the caller's random state stays
     with torch.no_grad(), torch.random.fork_rng(devices=forked):
         for start in range(0, len(labels), batch_size):
-            if mode == "train":
+            if seeded:
                 torch.manual_seed(int(np.random.SeedSequence([seed, start]).generate_state(1)[0]))
             x, size = pad_to_multiple(_label_tensor(labels[start:start + batch_size], device),
                                       net.multiple)

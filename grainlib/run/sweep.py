@@ -66,7 +66,7 @@ from grainlib.learn import segment
 from grainlib.run.chapters import RunFailed, execute, select_chapters, shown
 from grainlib.score import evaluate
 
-VERSION = 2  # bump when what a run holds, or how it is made, changes (2: grain size scores)
+VERSION = 3  # bump when what a run holds, or how it is made, changes (3: realism.csv)
 MARKER = "done.json"
 SCORES = "scores.csv"
 SCORE_KEY = ["method", "training_set", "fraction", "seed", "patch"]  # one row per key
@@ -223,6 +223,18 @@ def timings(cfg, fractions=None, seeds=None) -> pd.DataFrame:
               if (path := run_dir(cfg, r) / "figures" / "table1.csv").is_file()]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["procedure", "ours_s", "paper_s", "ours_image_px"])
+
+
+def realism(cfg, fractions=None, seeds=None) -> pd.DataFrame:
+    """The chapter-03 realism table of every run of a sweep (each run's
+    ``figures/realism.csv``: the real test images, the flat simulated, the synthetic ones
+    and the real-real floor), one row per (run, set) with its ``fraction`` and ``seed``;
+    empty when no run has one. :func:`grainlib.score.tables.premise` judges it."""
+    frames = [pd.read_csv(path).assign(fraction=r.fraction, seed=r.seed)
+              for r in plan(cfg, fractions, seeds)
+              if (path := run_dir(cfg, r) / "figures" / "realism.csv").is_file()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["set", "fraction", "seed"])
 
 
 # --------------------------------------------------------------------------- one run
@@ -409,12 +421,14 @@ def cluster(scheduler: str | None, workers: int, threads: int):
             yield client, f"the cluster at {scheduler} ({n} workers)"
         return
     # memory_limit=0: no worker is paused or restarted for its memory, the kernels doing
-    # the work are outside Dask's view anyway. A nanny started before in this process left
-    # the trim threshold in its environment, which the new workers would inherit.
+    # the work are outside Dask's view anyway. dashboard_address ":0": any free port (None
+    # means Dask's 8787, and a second sweep on the machine warns that it is taken). A
+    # nanny started before in this process left the trim threshold in its environment,
+    # which the new workers would inherit.
     os.environ.pop(NO_TRIM, None)
     with dask.config.set({f"distributed.nanny.pre-spawn-environ.{NO_TRIM}": None}), \
             LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                         memory_limit=0, dashboard_address=None,
+                         memory_limit=0, dashboard_address=":0",
                          silence_logs=logging.ERROR) as local, \
             Client(local) as client:
         yield client, (f"a local cluster of {workers} worker{'s' * (workers > 1)} x "

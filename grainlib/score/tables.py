@@ -293,6 +293,79 @@ CLAIMS = {
 """The paper's four claims, as :func:`verdicts` tests them, on MAP and on ARI."""
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE = "reproduced", "not reproduced", "inconclusive"
+NOT_TESTED = "not tested"
+SYNTHETIC_CLAIMS = ("C3", "C4")
+"""The claims about what synthetic images do: tested only by realistic ones."""
+
+AUC_MARGIN = 0.1
+"""How far above the real-real floor the synthetic images' two-sample AUC may lie."""
+TEXTURE_BAND = (0.67, 1.5)
+"""The range of synthetic / real ratios of the texture measures counted as real."""
+
+
+def premise(realism: pd.DataFrame) -> pd.DataFrame:
+    """Whether the synthetic images of each real fraction look real, from chapter 03's
+    realism tables (:func:`grainlib.run.sweep.realism`).
+
+    The synthetic images pass when, averaged over seeds, their two-sample AUC against the
+    real test images is at most :data:`AUC_MARGIN` above the real-real floor's (two
+    halves of the real test images; chance, 0.5, where there are too few test images to
+    split), and their high-frequency power share and grey SD in
+    grain cores are each within :data:`TEXTURE_BAND` times the real images'.
+
+    Parameters
+    ----------
+    realism : one row per (run, set), with the columns ``set`` ("real test",
+        "synthetic", "floor", ...), ``fraction``, ``seed``, ``auc_vs_reference``,
+        ``high_frequency_share`` and ``core_sd``
+        (:data:`grainlib.score.realism.COLUMNS`).
+
+    Returns
+    -------
+    DataFrame indexed by fraction: ``n_seeds``, ``auc`` and ``floor_auc`` (means over
+    seeds), ``high_frequency_ratio`` and ``core_sd_ratio`` (synthetic / real test),
+    ``realistic`` (bool). Empty when no run has a synthetic set.
+    """
+    def mean_of(name, column):
+        rows = realism[realism["set"] == name]
+        return rows.groupby("fraction")[column].mean()
+
+    columns = ["n_seeds", "auc", "floor_auc", "high_frequency_ratio", "core_sd_ratio",
+               "realistic"]
+    synthetic = realism[realism["set"] == "synthetic"]
+    if synthetic.empty:
+        return pd.DataFrame(columns=columns, index=pd.Index([], name="fraction"))
+    out = pd.DataFrame({
+        "n_seeds": synthetic.groupby("fraction")["seed"].nunique(),
+        "auc": mean_of("synthetic", "auc_vs_reference"),
+        "floor_auc": mean_of("floor", "auc_vs_reference"),
+        "high_frequency_ratio": (mean_of("synthetic", "high_frequency_share")
+                                 / mean_of("real test", "high_frequency_share")),
+        "core_sd_ratio": mean_of("synthetic", "core_sd") / mean_of("real test", "core_sd")})
+    low, high = TEXTURE_BAND
+    out["realistic"] = ((out["auc"] <= out["floor_auc"].fillna(0.5) + AUC_MARGIN)
+                        & out["high_frequency_ratio"].between(low, high)
+                        & out["core_sd_ratio"].between(low, high))
+    out.index = out.index.astype(int)
+    out.index.name = "fraction"
+    return out[columns]
+
+
+def _premise_note(premise: pd.DataFrame | None, fractions) -> tuple[bool, str]:
+    """(whether the synthetic images of ``fractions`` pass, the measures in words)."""
+    if premise is None:
+        return True, ""
+    missing = [f for f in fractions if f not in premise.index]
+    if missing:
+        return True, ("realism of the synthetic images not measured at "
+                      + ", ".join(f"{f} %" for f in missing))
+    rows = premise.loc[list(fractions)]
+    words = "; ".join(
+        f"synthetic at {f} %: AUC {r.auc:.2f} vs "
+        + (f"real-real {r.floor_auc:.2f}" if np.isfinite(r.floor_auc) else "chance 0.5") + ", "
+        f"high-frequency share {r.high_frequency_ratio:.2f} x, core SD {r.core_sd_ratio:.2f} x "
+        f"the real" for f, r in rows.iterrows())
+    return bool(rows["realistic"].all()), words
 
 
 def contrast(terms, metric: str) -> tuple[float, float]:
@@ -393,7 +466,8 @@ def _claim_rows(t3: pd.DataFrame, t4: pd.DataFrame) -> dict:
     return claims
 
 
-def verdicts(t3: pd.DataFrame, t4: pd.DataFrame) -> pd.DataFrame:
+def verdicts(t3: pd.DataFrame, t4: pd.DataFrame, premise: pd.DataFrame | None = None
+             ) -> pd.DataFrame:
     """The verdict on each of the paper's claims (:data:`CLAIMS`), from the tables.
 
     Each claim is a set of contrasts between rows (:func:`contrast`), tested on MAP and on
@@ -402,9 +476,15 @@ def verdicts(t3: pd.DataFrame, t4: pd.DataFrame) -> pd.DataFrame:
     it, and *inconclusive* otherwise: a difference inside the spread, fewer than two seeds
     (no spread), or rows the sweep did not make.
 
+    The claims on synthetic images (:data:`SYNTHETIC_CLAIMS`) first check their premise:
+    where the synthetic images of a fraction they compare are not realistic
+    (:func:`premise`), the verdict is *not tested*, with the realism measures and the
+    contrasts as they came out.
+
     Parameters
     ----------
     t3, t4 : :func:`table3` and :func:`table4` (or hand-made tables of :data:`COLUMNS`).
+    premise : :func:`premise` of the sweep's realism tables; None: not checked.
 
     Returns
     -------
@@ -426,8 +506,22 @@ def verdicts(t3: pd.DataFrame, t4: pd.DataFrame) -> pd.DataFrame:
                              for what, value, spread, outcome in checks)
         if any(math.isnan(spread) for _, _, spread, _ in checks):
             evidence += "; fewer than two seeds: no spread to judge by"
-        rows.append((name, CLAIMS[name], _verdict(checks), evidence))
+        verdict = _verdict(checks)
+        if name in SYNTHETIC_CLAIMS:
+            realistic, words = _premise_note(premise, _claim_fractions(tests))
+            if not realistic:
+                verdict, evidence = NOT_TESTED, (f"synthetic images not realistic ({words}); "
+                                                 f"as measured: {evidence}")
+            elif words:
+                evidence = f"{words}; {evidence}"
+        rows.append((name, CLAIMS[name], verdict, evidence))
     return pd.DataFrame(rows, columns=["id", "claim", "verdict", "evidence"]).set_index("id")
+
+
+def _claim_fractions(tests) -> list[int]:
+    """The real fractions whose synthetic images a claim's tests compare."""
+    return sorted({int(row["fraction"]) for _, terms, _, _ in tests for _, row in terms
+                   if row["method"] == TABLE4_SETS["real+synthetic"]})
 
 
 # --------------------------------------------------------------------------- outputs

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Patch
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from grainlib.core import grains
 from grainlib.learn import segment
@@ -495,3 +496,55 @@ def supplementary_table1(table: pd.DataFrame, n_train: int, profile: str = "") -
     out[["train patches", "test patches"]] = out[["train patches", "test patches"]].astype("Int64")
     out.index.name = "simulated train and test"
     return out
+
+
+def budget_curve(table, path=None, title: str = ""):
+    """Realism and usefulness of the synthetic images against pix2pix's training steps.
+
+    ``table``: a DataFrame indexed by (variant, step), or the path of its CSV, with the
+    columns ``syn_auc_vs_reference``,
+    ``floor_auc_vs_reference``, ``syn_core_sd_ratio``, ``syn_high_frequency_share_ratio``,
+    ``map_gain_mean`` and ``map_gain_sd`` (experiments/generator_budget.py). Three panels:
+    the two-sample AUC (the real-real floor dashed), the texture ratios to the real images
+    (1 is real; the band 0.67-1.5 shaded), and the MAP gain of Mixed over Real_X% (bars:
+    one SD over the U-Net seeds).
+    """
+    if not isinstance(table, pd.DataFrame):
+        table = pd.read_csv(table, index_col=["variant", "step"])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for n, (variant, rows) in enumerate(table.groupby(level="variant")):
+        rows = rows.droplevel("variant").sort_index()
+        colour = f"C{n}"
+        axes[0].plot(rows.index, rows["syn_auc_vs_reference"], "o-", color=colour, label=variant)
+        axes[0].plot(rows.index, rows["floor_auc_vs_reference"], ":", color=colour)
+        axes[1].plot(rows.index, rows["syn_core_sd_ratio"], "o-", color=colour,
+                     label=f"{variant}: core SD")
+        axes[1].plot(rows.index, rows["syn_high_frequency_share_ratio"], "s--", color=colour,
+                     label=f"{variant}: high-frequency share")
+        scored = rows[np.isfinite(rows["map_gain_mean"])]
+        if len(scored):
+            axes[2].errorbar(scored.index, scored["map_gain_mean"], scored["map_gain_sd"],
+                             fmt="o-", color=colour, capsize=3, label=variant)
+    axes[0].set(ylabel="two-sample AUC (dotted: real-real floor)", ylim=(0.3, 1.02))
+    axes[1].axhspan(0.67, 1.5, color="0.9")
+    axes[1].axhline(1, color="0.5", lw=0.8)
+    axes[1].set(ylabel="synthetic / real", yscale="log", yticks=[0.25, 0.5, 1, 2])
+    axes[2].set(ylabel="MAP: Mixed - Real_X%")
+    if not np.isfinite(table["map_gain_mean"]).any():
+        axes[2].text(0.5, 0.5, "no U-Net trained", ha="center", transform=axes[2].transAxes)
+        axes[2].set_xlim(min(table.index.get_level_values("step")) / 1.5,
+                         max(table.index.get_level_values("step")) * 1.5)
+    axes[2].axhline(0, color="0.5", lw=0.8)
+    steps = sorted(table.index.get_level_values("step").unique())
+    for ax in axes:
+        ax.set(xscale="log", xlabel="pix2pix steps", xticks=steps)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(ScalarFormatter())
+            axis.set_minor_formatter(NullFormatter())
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    return fig
