@@ -87,16 +87,14 @@ def real_alone(cfg, real, val, seeds) -> dict:
     return {seed: tuple(done.loc[seed, ["map", "ari"]]) for seed in seeds}
 
 
-def trained_snapshots(cfg, variant, seed, steps, crop, batch) -> dict:
-    """{step: StyleTransfer} of one long training, each snapshot stored as a model file."""
-    data = datasets.load(cfg)
-    fraction = min(cfg["data"]["fractions"])
+def trained_snapshots(cfg, real, variant, seed, steps, crop, batch) -> dict:
+    """{step: StyleTransfer} of one long training on the PatchSet ``real``, each snapshot
+    stored as a model file."""
     paths = {s: folder(cfg) / f"{variant}-seed{seed}-step{s}.pt" for s in steps}
     if all(p.is_file() for p in paths.values()):
         return {s: transfer.load(p) for s, p in paths.items()}
     params = {**cfg["transfer"], **VARIANTS[variant], "steps": max(steps), "crop": crop,
               "batch_size": batch}
-    real = data.real_fraction(fraction)
     model = transfer.train(real.boundaries, real.images, params, seed=seed, snapshots=steps)
     out = {}
     for s, path in paths.items():
@@ -114,7 +112,7 @@ def run(cfg, variant, seed, steps, unet_seeds, crop, batch):
           f"{len(np.unique(val.image_index))} images, {len(val)} patches", flush=True)
     alone = real_alone(cfg, real, val, unet_seeds)
     rows = []
-    for step, model in trained_snapshots(cfg, variant, seed, steps, crop, batch).items():
+    for step, model in trained_snapshots(cfg, real, variant, seed, steps, crop, batch).items():
         start = time.perf_counter()
         synthetic = transfer.generate(model, data.simulated.boundaries, seed=seed)
         of_val = transfer.generate(model, val.boundaries, seed=seed)
