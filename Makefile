@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 	mkdir -p .cache/matplotlib .cache/ipython .cache/jupyter .cache/numba
 	touch $(STAMP)
 
-## make demo: set up, sweep chapters 03-05 over every real fraction (the profile's seeds),
+## make demo: set up, sweep chapters 03-05 over the profile's sweep.fractions and seeds,
 ## then run every chapter at the embedded default profile
 demo: venv
 	$(BIN)/python -m grainlib sweep --profile $(PROFILE)
@@ -39,7 +39,7 @@ demo: venv
 
 ## make tables: the three-seed sweep of every real fraction: Tables 3-4, figures/*_3seeds.*
 tables: venv
-	$(BIN)/python -m grainlib sweep --profile $(PROFILE) --seeds 0 1 2
+	$(BIN)/python -m grainlib sweep --profile $(PROFILE) --fractions all --seeds 0 1 2
 
 ## make iron-model: the shipped U-Net models/iron.pt and its record models/iron.json, made
 ## again from the public iron sections (fetched by name into the cache when missing): a

@@ -25,13 +25,17 @@
 # structure, and so the label, of the simulation, in the image style of the real data
 # (the paper's "Image style transfer" method and Fig. 3; `docs/method.md` §4).
 #
-# The generator G is a U-Net: stride-2 convolutions down; up, a bilinear 2x upsampling
-# followed by a 3 x 3 convolution (pix2pix uses transposed convolutions, which leave a
-# checkerboard texture that short trainings do not remove); skip connections between levels
-# of the same size. The discriminator D is a PatchGAN that judges overlapping patches of
-# (label, image) pairs as real or generated. G minimises
+# The generator G is a U-Net: stride-2 convolutions down, stride-2 transposed convolutions
+# up, skip connections between levels of the same size: the authors' `unet_16`, as their
+# code builds it (`transfer.variant: authors`, the profiles' choice). Like their code, it
+# generates each image on that image's own batch statistics, and learns with the log loss
+# of a sigmoid discriminator. The discriminator D is a PatchGAN that judges overlapping
+# 70 x 70 patches of (label, image) pairs as real or generated. G minimises
 # $\mathcal{L}_{cGAN}(G, D) + \lambda\,\mathcal{L}_{L1}(G)$ with $\lambda = 100$: the L1 term
 # ties the image to the label, the adversarial term adds the texture an L1 loss would blur.
+# Our own variant (`variant: ours`: bilinear upsampling, dropout, least squares) stays
+# selectable; the budget curve below is why the profiles use the authors'.
+#
 # The generator learns only from the real fraction X % of the training images, so the
 # synthetic set $\text{Synthetic}^X$ costs no real data beyond what Real_X% already uses.
 

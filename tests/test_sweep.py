@@ -48,7 +48,9 @@ def test_plan_takes_the_profile_defaults_and_checks_fractions(runs_dir):
     assert sweep.plan(cfg) == [sweep.Run(5, 0), sweep.Run(5, 1), sweep.Run(100, 0),
                                sweep.Run(100, 1)]
     assert [r.name for r in sweep.plan(cfg, [35], [2])] == ["35-2"]
-    assert len(sweep.plan(config.load("demo"))) == len(config.load("demo")["data"]["fractions"])
+    demo = config.load("demo")  # make demo: four fractions; make tables: --fractions all
+    assert [r.fraction for r in sweep.plan(demo)] == [5, 15, 35, 100]
+    assert [r.fraction for r in sweep.plan(demo, "all")] == sorted(demo["data"]["fractions"])
     with pytest.raises(ValueError, match=r"fractions \[40\] are not among"):
         sweep.plan(cfg, [5, 40])
     assert sweep.shared_training_sets() == ["simulated", "real+simulated"]
@@ -58,6 +60,10 @@ def test_unknown_fraction_is_a_usage_error(tmp_path):
     result = grainlib("sweep", "--profile", "smoke", "--fractions", "40", runs=tmp_path)
     assert_one_error(result, 2, r"error: fractions \[40\] are not among the profile's "
                                 r"data\.fractions \[5, 10, .*, 100\]")
+    result = grainlib("sweep", "--profile", "smoke", "--fractions", "all", "5", runs=tmp_path)
+    assert_one_error(result, 2, r"error: --fractions: either real fractions or 'all', not both")
+    result = grainlib("sweep", "--profile", "smoke", "--fractions", "most", runs=tmp_path)
+    assert result.returncode == 2 and "a real fraction in % or 'all', got 'most'" in result.stderr
 
 
 @pytest.mark.slow

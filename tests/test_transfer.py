@@ -7,8 +7,9 @@ from grainlib.learn import transfer
 
 from conftest import voronoi_labels
 
-TINY = {"width": 8, "depth": 2, "max_width": 16, "disc_width": 8, "disc_layers": 2,
-        "batch_size": 4, "crop": None, "steps": 6, "device": "cpu", "checkpoint_every": 0}
+TINY = {"variant": "ours", "width": 8, "depth": 2, "max_width": 16, "disc_width": 8,
+        "disc_layers": 2, "batch_size": 4, "crop": None, "steps": 6, "device": "cpu",
+        "checkpoint_every": 0}
 
 
 def tiny_data(n=6, size=32):
@@ -158,23 +159,39 @@ def test_build_trains_once_then_reuses(runs_dir):
 AUTHORS = {**TINY, "variant": "authors"}
 
 
+# Each profile's transfer section before the profiles took the authors' variant.
+OURS_BEFORE = {
+    "demo": {"transfer.variant": "ours", "transfer.steps": 300, "transfer.batch_size": 8,
+             "transfer.crop": 48},
+    "smoke": {"transfer.variant": "ours"},
+    "iron-sections": {"transfer.variant": "ours", "transfer.steps": 2000,
+                      "transfer.batch_size": 8, "transfer.crop": 64},
+    "paper": {"transfer.variant": "ours", "transfer.steps": 300},
+}
+
+
 def test_stored_generators_keep_their_fingerprints():
     """The keys of every profile's generators, as recorded before the variant,
-    gan_loss-null and generation keys existed: at their defaults they must not move (a
-    moved key retrains every generator and remakes every synthetic set)."""
+    gan_loss-null, generation, noise and texture keys existed: with the settings of then
+    they must not move (a moved key retrains every generator and remakes every synthetic
+    set), and the profiles' present generators (the authors' variant) have keys of their own."""
     from grainlib.core import config
 
-    keys = {name: transfer.generator_key(config.load(name), fraction, 0)
-            for name, fraction in [("demo", 5), ("smoke", 5), ("iron-sections", 25),
-                                   ("paper", 5)]}
+    cases = [("demo", 5), ("smoke", 5), ("iron-sections", 25), ("paper", 5)]
+    keys = {name: transfer.generator_key(config.load(name, OURS_BEFORE[name]), fraction, 0)
+            for name, fraction in cases}
     assert keys == {"demo": "308dc0920e0f2814", "smoke": "83179fc6f1e99cea",
                     "iron-sections": "ee527282f640de20", "paper": "f0e2b70115109c4f"}
-    demo = config.load("demo")
-    explicit = config.load("demo", {"transfer.variant": "ours", "transfer.gan_loss": "lsgan",
+    for name, fraction in cases:
+        assert config.load(name)["transfer"]["variant"] == "authors"
+        assert transfer.generator_key(config.load(name), fraction, 0) != keys[name]
+    demo = config.load("demo", OURS_BEFORE["demo"])
+    explicit = config.load("demo", {**OURS_BEFORE["demo"], "transfer.gan_loss": "lsgan",
                                     "transfer.generation": "train"})
     assert transfer.generator_key(explicit, 5, 0) == keys["demo"]  # generation: not trained
     for change in [{"transfer.variant": "authors"}, {"transfer.gan_loss": "vanilla"}]:
-        assert transfer.generator_key(config.load("demo", change), 5, 0) != keys["demo"]
+        changed = config.load("demo", {**OURS_BEFORE["demo"], **change})
+        assert transfer.generator_key(changed, 5, 0) != keys["demo"]
     assert transfer.setting(demo["transfer"], "gan_loss") == "lsgan"
     assert transfer.setting(demo["transfer"], "generation") == "eval"
     authors = config.load("demo", {"transfer.variant": "authors"})["transfer"]
@@ -328,9 +345,10 @@ def test_the_texture_term_rewards_texture_statistics_not_pixels():
 def test_noise_and_texture_keys_leave_the_stored_fingerprints_at_their_defaults():
     from grainlib.core import config
 
-    demo = config.load("demo")
+    demo = config.load("demo", OURS_BEFORE["demo"])
     assert demo["transfer"]["noise"] is False and demo["transfer"]["texture_weight"] == 0
     key = transfer.generator_key(demo, 5, 0)
     assert key == "308dc0920e0f2814"
     for change in [{"transfer.noise": True}, {"transfer.texture_weight": 1.0}]:
-        assert transfer.generator_key(config.load("demo", change), 5, 0) != key
+        changed = config.load("demo", {**OURS_BEFORE["demo"], **change})
+        assert transfer.generator_key(changed, 5, 0) != key

@@ -217,7 +217,12 @@ def sweep_command(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise CommandError(f"--workers must be at least 1, got {args.workers}")
     selected = None if args.chapters is None else _sweep_chapters(args.chapters)
+    if args.fractions and "all" in args.fractions:
+        if len(args.fractions) > 1:
+            raise CommandError("--fractions: either real fractions or 'all', not both")
+        args.fractions = "all"
     runs = sweep.plan(cfg, args.fractions, args.seeds)
+    args.fractions = sorted({r.fraction for r in runs})
     start = time.perf_counter()
     progress = sys.stderr.isatty()
     outcomes = sweep.run(args.profile, args.fractions, args.seeds, selected,
@@ -236,6 +241,16 @@ def sweep_command(args) -> int:
     return 0
 
 
+def _fractions_word(text: str):
+    """One word of ``--fractions``: a whole number of per cent, or ``all``."""
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a real fraction in % or 'all', got {text!r}") from None
+
+
 def add_sweep(commands):
     parser = add_command(
         commands, "sweep",
@@ -244,9 +259,10 @@ def add_sweep(commands):
         "python -m grainlib sweep --profile smoke --fractions 5 100 --seeds 0 1   # a minute\n"
         "python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler tcp://host:8786")
     _add_profile(parser)
-    parser.add_argument("--fractions", nargs="+", type=int, metavar="X",
-                        help="real fractions in %% (default: the profile's sweep.fractions, "
-                             "else every one of data.fractions)")
+    parser.add_argument("--fractions", nargs="+", type=_fractions_word, metavar="X",
+                        help="real fractions in %%, or 'all': every one of the profile's "
+                             "data.fractions (default: the profile's sweep.fractions, else "
+                             "every one of data.fractions)")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
                         help="training seeds (default: the profile's sweep.seeds)")
     parser.add_argument("--workers", type=int, metavar="N",

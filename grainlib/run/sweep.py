@@ -105,11 +105,12 @@ def plan(cfg, fractions=None, seeds=None) -> list[Run]:
     ----------
     cfg : a loaded profile.
     fractions : real fractions in %, each one of ``data.fractions`` (None: the profile's
-        ``sweep.fractions``, whose null means every one of ``data.fractions``).
+        ``sweep.fractions``, whose null means every one of ``data.fractions``; ``"all"``:
+        every one of ``data.fractions``).
     seeds : training seeds (None: the profile's ``sweep.seeds``).
     """
     known = sorted(set(cfg["data"]["fractions"]))
-    fractions = fractions or cfg["sweep"]["fractions"] or known
+    fractions = known if fractions == "all" else fractions or cfg["sweep"]["fractions"] or known
     seeds = cfg["sweep"]["seeds"] if seeds is None else seeds
     unknown = sorted(set(map(int, fractions)) - set(known))
     if unknown:
