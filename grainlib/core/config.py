@@ -324,6 +324,13 @@ SCHEMA: dict[str, Any] = {
                                   "pixels weighing 1 (the authors' code: 20).", lo=0),
         "augment": boolean(False, "Random flips and 90-degree rotations of the training "
                            "patches (the authors' code: off; training set real+flips: on)."),
+        "lr_decay_every": integer(0, "Multiply the learning rate by lr_decay_factor every "
+                                  "this many steps (0: constant; the authors' script: every "
+                                  "10 epochs, chapter 07's epoch rule).", lo=0),
+        "lr_decay_factor": number(0.8, "See lr_decay_every (the authors' script: 0.8).",
+                                  lo=0, hi=1),
+        "pretrain_share": number(0.5, "Training set synthetic>real: share of the steps spent "
+                                 "on the synthetic images before the real ones.", lo=0, hi=1),
         "postprocess": choice("threshold", ("threshold", "watershed"),
                               "Boundary probability -> closed boundaries: watershed of the "
                               "probability from grain cores, or a plain threshold."),

@@ -68,6 +68,7 @@ from skimage.segmentation import watershed as _watershed
 from grainlib.core import config, grains
 from grainlib.core.store import data_digest, fingerprint
 from grainlib.data import datasets
+from grainlib.learn import augment as augment_batch
 from grainlib.learn import training, transfer
 from grainlib.learn.nets import SegmentationUNet, crop_to, pad_to_multiple
 
@@ -165,8 +166,42 @@ def mixed_batch(rng: np.random.Generator, sizes, batch_size: int) -> list[np.nda
     return [training.random_batch(rng, n, share) for n, share in zip(sizes, shares)]
 
 
+def training_batch(rng: np.random.Generator, sets, batch_size: int, crop: int | None,
+                   augment: bool | str = False):
+    """One mini-batch: equal shares of each set (:func:`mixed_batch`), random crops, then
+    the augmentation of every patch.
+
+    Parameters
+    ----------
+    rng : the step's random stream.
+    sets : pairs (images, boundaries) of (N_k, H, W) uint8 and bool arrays.
+    batch_size : patches in the batch.
+    crop : side of the random crops (None: whole patches).
+    augment : False; True: flips and 90-degree rotations; ``"classical"``:
+        :func:`grainlib.learn.augment.classical`.
+
+    Returns
+    -------
+    (images, boundaries, source): (B, h, w) uint8, (B, h, w) bool and (B,) int, the index
+    in ``sets`` each patch came from.
+    """
+    chosen = mixed_batch(rng, [len(images) for images, _ in sets], batch_size)
+    images, labels = [], []
+    for (set_images, set_labels), batch in zip(sets, chosen):
+        image, label = training.random_crop(rng, [set_images[batch], set_labels[batch]], crop)
+        images.append(image)
+        labels.append(label)
+    image, label = np.concatenate(images), np.concatenate(labels)
+    if augment == "classical":
+        image, label = augment_batch.classical(rng, image, label)
+    elif augment:
+        image, label = training.flip_rotate(rng, [image, label])
+    return image, label, np.repeat(np.arange(len(sets)), [len(b) for b in chosen])
+
+
 def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = True,
-          checkpoint=None, callback=None, augment: bool | None = None) -> Segmenter:
+          checkpoint=None, callback=None, augment: bool | str | None = None,
+          init: Segmenter | None = None) -> Segmenter:
     """Train the segmentation U-Net.
 
     Parameters
@@ -183,7 +218,10 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         seconds and at the end; an existing one made with the same parameters, seed and
         data is resumed (one made otherwise is refused). None: no checkpoints.
     callback : ``callback(step, losses)`` after each step.
-    augment : overrides ``params["augment"]`` when not None.
+    augment : overrides ``params["augment"]`` when not None: False, True (flips and
+        90-degree rotations) or ``"classical"`` (:func:`grainlib.learn.augment.classical`).
+    init : a trained U-Net of the same architecture to start from (its weights and input
+        standardisation; fine-tuning), instead of fresh weights.
 
     Returns
     -------
@@ -195,10 +233,12 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         sets.append(_pairs(synthetic, "synthetic"))
     params = dict(config.section("segment", params))
     if augment is not None:
-        params["augment"] = bool(augment)
+        params["augment"] = augment if augment == "classical" else bool(augment)
     device = training.resolve_device(params["device"])
     torch.manual_seed(seed)
     net = _net(params).to(device)
+    if init is not None:
+        net.load_state_dict(init.net.state_dict())
     smallest = min(min(images.shape[1:]) for images, _ in sets)
     crop = params["crop"] if params["crop"] and params["crop"] < smallest else None
     if crop and crop % net.multiple:
@@ -208,24 +248,23 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         raise ValueError("real and synthetic patches differ in size ("
                          + " vs ".join(str(images.shape[1:]) for images, _ in sets)
                          + "); set segment.crop to train on crops of one size")
-    pixels = np.concatenate([images.ravel() for images, _ in sets]).astype(np.float64) / 255.0
-    mean, std = float(pixels.mean()), float(max(pixels.std(), 1e-3))
-    del pixels
+    if init is not None:
+        mean, std = init.mean, init.std
+    else:
+        pixels = np.concatenate([im.ravel() for im, _ in sets]).astype(np.float64) / 255.0
+        mean, std = float(pixels.mean()), float(max(pixels.std(), 1e-3))
+        del pixels
     optimizer = torch.optim.Adam(net.parameters(), lr=params["lr"])
     weight = torch.tensor([1.0, params["boundary_weight"]], device=device)
     started, offset = time.perf_counter(), [0.0]
 
     def step(i, rng):
-        chosen = mixed_batch(rng, [len(images) for images, _ in sets], params["batch_size"])
-        images, labels = [], []
-        for (set_images, set_labels), batch in zip(sets, chosen):
-            image, label = training.random_crop(rng, [set_images[batch], set_labels[batch]],
-                                                crop)
-            images.append(image)
-            labels.append(label)
-        image, label = np.concatenate(images), np.concatenate(labels)
-        if params["augment"]:
-            image, label = training.flip_rotate(rng, [image, label])
+        image, label, _ = training_batch(rng, sets, params["batch_size"], crop,
+                                         params["augment"])
+        if params["lr_decay_every"]:
+            for group in optimizer.param_groups:
+                group["lr"] = params["lr"] * params["lr_decay_factor"] ** (
+                    i // params["lr_decay_every"])
         x, size = pad_to_multiple(_inputs(image, mean, std, device), net.multiple)
         target = torch.from_numpy(label.astype(np.int64)).to(device)
         logits = crop_to(net(x), size)
@@ -237,9 +276,11 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
 
     store = None
     if checkpoint is not None:
-        store = training.Checkpoint(checkpoint, fingerprint({
-            "version": VERSION, "params": _trained_params(params), "seed": seed,
-            "data": data_digest(*(a for pair in sets for a in pair))}))
+        made_of = {"version": VERSION, "params": _trained_params(params), "seed": seed,
+                   "data": data_digest(*(a for pair in sets for a in pair))}
+        if init is not None:
+            made_of["init"] = weights_digest(init)
+        store = training.Checkpoint(checkpoint, fingerprint(made_of))
         state = store.load()
         if state is not None and state["history"].get("seconds"):
             offset[0] = float(state["history"]["seconds"][-1])
@@ -251,11 +292,22 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
     return Segmenter(net.eval(), params, history, mean, std)
 
 
+def weights_digest(model: Segmenter) -> str:
+    """Digest of a U-Net's weights and input standardisation."""
+    arrays = [t.detach().cpu().numpy() for t in model.net.state_dict().values()]
+    return data_digest(*arrays, np.array([model.mean, model.std]))
+
+
 def _trained_params(params: dict) -> dict:
     """The parameters that change the weights (not where, how often it saves, or how
-    probabilities become boundaries)."""
+    probabilities become boundaries); the learning-rate decay only when on and
+    ``pretrain_share`` never (it splits a training in two, see
+    :mod:`grainlib.learn.recipes`), so U-Nets stored before these keys keep their
+    fingerprints."""
+    decay = ("lr_decay_every", "lr_decay_factor")
     return {k: v for k, v in params.items()
-            if k not in ("device", "checkpoint_every", *POSTPROCESS_KEYS)}
+            if k not in ("device", "checkpoint_every", "pretrain_share", *POSTPROCESS_KEYS)
+            and not (k in decay and not params.get("lr_decay_every"))}
 
 
 def _as_stack(images, name="images") -> tuple[np.ndarray, bool]:
@@ -487,7 +539,8 @@ def model_key(params: dict, seed: int, arrays, **what) -> str:
 
 
 def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
-                 progress: bool = True, augment: bool | None = None) -> Segmenter:
+                 progress: bool = True, augment: bool | str | None = None,
+                 init: Segmenter | None = None) -> Segmenter:
     """The U-Net stored at ``path`` under the fingerprint ``key``; trained by :func:`train`
     and stored there (a checkpoint beside it while training) when missing or made
     otherwise.
@@ -496,8 +549,8 @@ def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
     ----------
     path : the model file (``.pt``).
     key : fingerprint of everything the weights depend on (:func:`grainlib.core.store.fingerprint`).
-    real, synthetic, params, seed, progress, augment : as :func:`train`; ``params`` is a
-        whole ``segment`` section.
+    real, synthetic, params, seed, progress, augment, init : as :func:`train`; ``params``
+        is a whole ``segment`` section (``key`` must cover ``init``).
 
     Returns
     -------
@@ -509,7 +562,7 @@ def stored_model(path, key: str, real, synthetic, params: dict, seed: int,
     if model is None:
         partial = training.checkpoint_for(path, key)
         model = train(real, synthetic, params, seed=seed, progress=progress,
-                      checkpoint=partial, augment=augment)
+                      checkpoint=partial, augment=augment, init=init)
         save(model, path, {"fingerprint": key})
         partial.unlink(missing_ok=True)
         model.trained_now = True

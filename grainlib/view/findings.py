@@ -218,3 +218,29 @@ def tables(verdicts: pd.DataFrame) -> list[str]:
     (:func:`grainlib.score.tables.verdicts`)."""
     return [f"{claim} is {row['verdict']}: {row['claim']} ({row['evidence']})."
             for claim, row in verdicts.iterrows()]
+
+
+def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
+    """Chapter 07: per budget and fraction, which recipes help, which hurt, which show no
+    detectable effect over ``baseline``, from :func:`grainlib.score.paired.summary`."""
+    sentences = []
+    for (budget, fraction), rows in summary.groupby(["budget", "fraction"], sort=False):
+        base = rows[rows["training_set"] == baseline]
+        others = rows[rows["training_set"] != baseline].sort_values("gain_map", ascending=False)
+        if base.empty or others.empty:
+            continue
+        n = int(rows["n_seeds"].max())
+        best = others.iloc[0]
+        parts = []
+        for word in ("helps", "hurts", "no detectable effect"):
+            names = others[others["verdict"] == word]["training_set"].tolist()
+            if names:
+                parts.append(f"{word}: {', '.join(names)}")
+        sentences.append(
+            f"Real_{fraction}%, {budget} ({n} seed{'s' if n > 1 else ''}): {baseline} alone "
+            f"scores MAP {base['map_mean'].iloc[0]:.3f}; the best recipe is {best['training_set']}"
+            f", {best['gain_map']:+.3f} (95 % interval {best['gain_map_ci_low']:+.3f} to "
+            f"{best['gain_map_ci_high']:+.3f}). " + "; ".join(parts) + ".")
+    if not sentences:
+        sentences.append(f"No fraction holds both {baseline} and another recipe yet.")
+    return sentences
