@@ -41,6 +41,10 @@ README = PROJECT_ROOT / "README.md"
 # command as written in the README -> why it is not run by this test
 EXEMPT = {
     "make test": "runs this test suite: it would run itself",
+    "make tables": "sweeps every fraction of data.fractions with three seeds, at the smoke "
+                   "profile too (eight fractions: 24 runs, over the 600 s a command may take "
+                   "here); tests/test_sweep.py checks --fractions all, and the smoke sweep of "
+                   "this suite runs the same code on the smoke profile's two fractions",
     ".venv/bin/python -m grainlib data fetch iron-sections":
         "downloads from the internet, which tests never reach; the same fetch runs against "
         "a local server in tests/test_data.py",
