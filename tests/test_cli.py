@@ -134,8 +134,8 @@ def test_missing_hdf5_file(tmp_path):
 
 
 def test_unknown_chapter(tmp_path):
-    result = grainlib("run", "--profile", "smoke", "--chapters", "07", runs=tmp_path)
-    assert_one_error(result, 2, r"error: unknown chapters: 07; chapters are 01_potts, .*")
+    result = grainlib("run", "--profile", "smoke", "--chapters", "09", runs=tmp_path)
+    assert_one_error(result, 2, r"error: unknown chapters: 09; chapters are 01_potts, .*")
 
 
 def test_unknown_notebook_parameter(tmp_path):

@@ -277,8 +277,9 @@ def test_the_gain_figure_and_the_findings_follow_the_numbers():
                         "real+rendered": "no detectable effect"}
     [sentence] = findings.augmentation(summary)
     assert "best recipe is real+flips, +0.060" in sentence
-    assert "helps: real+flips; hurts: real+synthetic; no detectable effect: real+rendered" \
-        in sentence
+    assert "Verdicts: helps: real+flips; hurts: real+synthetic; no detectable effect: " \
+        "real+rendered." in sentence
+    assert "95 % interval" in sentence
     figure = gains.gain_plot(summary)
     assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == [
         "real+flips", "real+synthetic", "real+rendered"]

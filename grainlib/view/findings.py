@@ -231,6 +231,8 @@ def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
             continue
         n = int(rows["n_seeds"].max())
         best = others.iloc[0]
+        spread = (f"95 % interval {best['gain_map_ci_low']:+.3f} to "
+                  f"{best['gain_map_ci_high']:+.3f}" if n > 1 else "one seed: no interval")
         parts = []
         for word in ("helps", "hurts", "no detectable effect"):
             names = others[others["verdict"] == word]["training_set"].tolist()
@@ -238,9 +240,9 @@ def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
                 parts.append(f"{word}: {', '.join(names)}")
         sentences.append(
             f"Real_{fraction}%, {budget} ({n} seed{'s' if n > 1 else ''}): {baseline} alone "
-            f"scores MAP {base['map_mean'].iloc[0]:.3f}; the best recipe is {best['training_set']}"
-            f", {best['gain_map']:+.3f} (95 % interval {best['gain_map_ci_low']:+.3f} to "
-            f"{best['gain_map_ci_high']:+.3f}). " + "; ".join(parts) + ".")
+            f"scores MAP {base['map_mean'].iloc[0]:.3f}; the best recipe is "
+            f"{best['training_set']}, {best['gain_map']:+.3f} ({spread}). Verdicts: "
+            + "; ".join(parts) + ".")
     if not sentences:
         sentences.append(f"No fraction holds both {baseline} and another recipe yet.")
     return sentences
