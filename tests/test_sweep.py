@@ -19,6 +19,7 @@ from test_cli import assert_one_error, grainlib
 
 from grainlib.core import config
 from grainlib.core.config import PROJECT_ROOT
+from grainlib.learn import recipes
 from grainlib.run import sweep
 from grainlib.score import tables
 
@@ -198,3 +199,52 @@ def test_kernels_get_the_added_variables_and_not_the_removed_ones(tmp_path, monk
     execute(chapter, out, env={"GRAINLIB_PROBE": 7, sweep.NO_TRIM: None})
     printed = json.loads(out.read_text())["cells"][-1]["outputs"][0]["text"]
     assert "".join(printed).strip() == "7 None"
+
+
+def test_budgets_belong_to_chapter_07(tmp_path):
+    result = grainlib("sweep", "--profile", "smoke", "--budgets", "epoch-rule", runs=tmp_path)
+    assert_one_error(result, 2, r"error: --budgets is for chapter 07's training recipes: "
+                                r"add --chapters 07")
+    result = grainlib("sweep", "--profile", "smoke", "--chapters", "07", "--budgets", "most",
+                      runs=tmp_path)
+    assert result.returncode == 2 and "invalid choice: 'most'" in result.stderr
+
+
+@pytest.mark.slow
+def test_chapter_07_in_the_sweep_trains_what_is_missing_and_resumes(tmp_path, swept):
+    """``sweep --chapters 07`` in a copy of the smoke sweep's folder: every recipe's U-Net
+    of the run is trained (chapter 04's four are the sweep's own, reused) and scored, then
+    chapter 07 tabulates. A U-Net lost, as when a sweep is killed before training it, is
+    the only one trained again, and the table is the same, digit for digit."""
+    runs = tmp_path / "runs"
+    shutil.copytree(swept, runs)
+    chapter04 = sorted((runs / "smoke" / "segment").glob("*5-seed0*.pt"))
+    before = {p: p.stat().st_mtime_ns for p in chapter04}
+    command = ["sweep", "--profile", "smoke", "--chapters", "07", "--fractions", "5",
+               "--seeds", "0", "--workers", "1"]
+    first = grainlib(*command, runs=runs, timeout=600)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(r"^chapter 07 of profile smoke: 1 run \(fractions 5 x seeds 0\), 9 "
+                     r"training sets x equal-steps", first.stdout, re.M), first.stdout
+    assert re.search(r"^5-0 +done ", first.stdout, re.M)
+    assert {p: p.stat().st_mtime_ns for p in chapter04} == before
+    recipes_dir = runs / "smoke" / "segment" / "recipes"
+    trained = {p.name: p.stat().st_mtime_ns for p in recipes_dir.glob("*.pt")}
+    assert sorted(trained) == sorted(
+        [f"{name}-5-seed0-equal-steps.pt" for name in (
+            "real+flips+synthetic", "real+classical", "real+classical+synthetic",
+            "real+rendered", "synthetic-then-real")]
+        + ["synthetic-then-real-5-seed0-equal-steps-pretrained.pt"])
+    table = runs / "smoke" / "figures" / "augmentation_1seed.csv"
+    summary = pd.read_csv(table)
+    assert sorted(summary["training_set"]) == sorted(recipes.ARMS)
+    assert (runs / "smoke" / "sweep" / "07_augmentation.ipynb").is_file()
+    text = table.read_text()
+    lost = recipes_dir / "real+rendered-5-seed0-equal-steps.pt"
+    lost.unlink()
+    second = grainlib(*command, runs=runs, timeout=600)
+    assert second.returncode == 0, second.stdout + second.stderr
+    again = {p.name: p.stat().st_mtime_ns for p in recipes_dir.glob("*.pt")}
+    assert sorted(again) == sorted(trained)
+    assert [name for name in trained if again[name] != trained[name]] == [lost.name]
+    assert table.read_text() == text

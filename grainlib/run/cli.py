@@ -10,6 +10,7 @@ segment micrographs.
     python -m grainlib config --schema               # every parameter, its default and range
     python -m grainlib data                          # public data sets; data fetch NAME downloads one
     python -m grainlib sweep --profile smoke         # chapters 03-05 per fraction and seed, then 06
+    python -m grainlib sweep --profile smoke --chapters 07   # chapter 07's recipes per run, then 07
     python -m grainlib segment a.png b.tif --out grains   # your own micrographs (iron model)
     python -m grainlib model                         # the shipped models; model train iron remakes one
 
@@ -38,7 +39,8 @@ from pathlib import Path
 from grainlib import __version__
 from grainlib.core import config
 from grainlib.data import public
-from grainlib.run import grainsize_files, models, segment_files, sweep
+from grainlib.learn import recipes
+from grainlib.run import grainsize_files, models, recipe_sweep, segment_files, sweep
 from grainlib.run.chapters import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -217,6 +219,11 @@ def sweep_command(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise CommandError(f"--workers must be at least 1, got {args.workers}")
     selected = None if args.chapters is None else _sweep_chapters(args.chapters)
+    recipes_too = selected is not None and any(map(recipe_sweep.is_recipe_chapter, selected))
+    if recipes_too:
+        selected = [py for py in selected if not recipe_sweep.is_recipe_chapter(py)]
+    if args.budgets and not recipes_too:
+        raise CommandError("--budgets is for chapter 07's training recipes: add --chapters 07")
     if args.fractions and "all" in args.fractions:
         if len(args.fractions) > 1:
             raise CommandError("--fractions: either real fractions or 'all', not both")
@@ -225,20 +232,37 @@ def sweep_command(args) -> int:
     args.fractions = sorted({r.fraction for r in runs})
     start = time.perf_counter()
     progress = sys.stderr.isatty()
-    outcomes = sweep.run(args.profile, args.fractions, args.seeds, selected,
-                         workers=args.workers, scheduler=args.scheduler, progress=progress,
-                         say=lambda line: print(line, flush=True))
-    failed = [o["run"] for o in outcomes if o["status"] == "failed"]
-    if failed:
-        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed ({', '.join(failed)}); "
-                        f"chapter 06 not run. The finished runs are kept: run the sweep again "
-                        f"to retry the others")
-    tables = sweep.execute_tables(args.profile, runs, progress)
-    if tables is not None:
-        print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
+
+    def say(line):
+        print(line, flush=True)
+
+    if selected is None or selected:
+        outcomes = sweep.run(args.profile, args.fractions, args.seeds, selected,
+                             workers=args.workers, scheduler=args.scheduler,
+                             progress=progress, say=say)
+        _stop_if_failed(outcomes, "chapter 06")
+        tables = sweep.execute_tables(args.profile, runs, progress)
+        if tables is not None:
+            print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
+    if recipes_too:
+        budgets = args.budgets or ["equal-steps"]
+        outcomes = recipe_sweep.run(args.profile, args.fractions, args.seeds, budgets,
+                                    workers=args.workers, scheduler=args.scheduler,
+                                    progress=progress, say=say)
+        _stop_if_failed(outcomes, "chapter 07")
+        print(recipe_sweep.summary_line(*recipe_sweep.execute_chapter(
+            args.profile, runs, budgets, progress)))
     print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs and their notebooks in "
           f"{shown(sweep.sweep_dir(cfg))}, tables and figures in {shown(cfg['figures_dir'])})")
     return 0
+
+
+def _stop_if_failed(outcomes, chapter: str):
+    failed = [o["run"] for o in outcomes if o["status"] == "failed"]
+    if failed:
+        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed ({', '.join(failed)}); "
+                        f"{chapter} not run. The finished runs are kept: run the sweep again "
+                        f"to retry the others")
 
 
 def _fractions_word(text: str):
@@ -257,7 +281,8 @@ def add_sweep(commands):
         "execute chapters 03-05 once per real fraction and seed, in parallel (Dask), "
         "into runs/<profile>/sweep/<fraction>-<seed>, then chapter 06 (the tables)",
         "python -m grainlib sweep --profile smoke --fractions 5 100 --seeds 0 1   # a minute\n"
-        "python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler tcp://host:8786")
+        "python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler tcp://host:8786\n"
+        "python -m grainlib sweep --profile demo --chapters 07 --fractions 5 35 --seeds 0 1 2")
     _add_profile(parser)
     parser.add_argument("--fractions", nargs="+", type=_fractions_word, metavar="X",
                         help="real fractions in %%, or 'all': every one of the profile's "
@@ -273,7 +298,12 @@ def add_sweep(commands):
                              "workers must see this project and its runs/ folder")
     parser.add_argument("--chapters", nargs="+", metavar="CHAPTER",
                         help="what each run executes before scoring: chapter numbers or "
-                             "names, or .py notebooks of your own (default: 03 to 05)")
+                             "names, or .py notebooks of your own (default: 03 to 05); 07 "
+                             "trains and scores every training recipe of chapter 07 per run "
+                             "instead, then executes chapter 07 over all runs")
+    parser.add_argument("--budgets", nargs="+", choices=recipes.BUDGETS, metavar="BUDGET",
+                        help="with --chapters 07: the step budgets, equal-steps and/or "
+                             "epoch-rule (default: equal-steps)")
     parser.set_defaults(handler=sweep_command)
 
 

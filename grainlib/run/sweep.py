@@ -255,7 +255,7 @@ def thread_env(threads: int) -> dict:
 NO_TRIM = "MALLOC_TRIM_THRESHOLD_"
 
 
-def _use_threads(threads: int):
+def use_threads(threads: int):
     """Limit this process's torch to ``threads`` threads (numba too when loaded)."""
     import torch
 
@@ -307,7 +307,7 @@ def execute_run(cfg, profile: str, run: Run, chapters, threads: int = 1,
     folder = run_dir(cfg, run)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).unlink(missing_ok=True)
-    _use_threads(threads)
+    use_threads(threads)
     env = {**thread_env(threads), "GRAINLIB_RUNS": str(Path(cfg["run_dir"]).parent),
            "GRAINLIB_FIGURES": str(folder / "figures"), NO_TRIM: None}
     parameters = {"profile": profile, "fraction": run.fraction, "seed": run.seed}
@@ -371,21 +371,21 @@ def prepare_datasets(cfg, threads: int | None = None) -> None:
     """The chapter-02 datasets every run reads (built when missing), with ``threads``
     threads (None: every core; the other tasks wait for this one, and the Potts volume
     does not depend on the thread count)."""
-    _use_threads(threads or cores())
+    use_threads(threads or cores())
     datasets.build(cfg, progress=False)
 
 
 def prepare_model(cfg, training_set: str, seed: int, threads: int = 1, *after) -> None:
     """A U-Net every run of ``seed`` shares (trained when missing). ``after``: Dask
     futures to wait for (the datasets)."""
-    _use_threads(threads)
+    use_threads(threads)
     segment.build(cfg, training_set, 100, seed, progress=False)
 
 
 def prepare_simulated_only(cfg, seed: int, threads: int = 1, *after) -> None:
     """Supplementary Table 1's U-Net (chapter 05), the same for every run of ``seed``
     (trained when missing). ``after``: Dask futures to wait for (the datasets)."""
-    _use_threads(threads)
+    use_threads(threads)
     evaluate.simulated_only(cfg, seed, progress=False)
 
 
@@ -485,7 +485,7 @@ class Bars:
             self.overall.close()
 
 
-def _line(outcome: dict) -> str:
+def outcome_line(outcome: dict) -> str:
     if outcome["status"] == "done":
         return (f"{outcome['run']:<10} done    {outcome['seconds']:7.1f} s  -> "
                 f"{shown(outcome['folder'])}")
@@ -577,7 +577,7 @@ def _submit_and_wait(client, cfg, reference, todo, chapters, threads, bars) -> d
                        "message": f"not run: a step it needs failed: {type(err).__name__}: "
                                   f"{' '.join(str(err).split())}"}
         outcomes[r] = outcome
-        bars.finished(r.name, _line(outcome))
+        bars.finished(r.name, outcome_line(outcome))
     return outcomes
 
 
