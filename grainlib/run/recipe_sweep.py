@@ -111,14 +111,9 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
         try:
             for future in as_completed(futures):
                 r = futures[future]
-                if future.status == "finished":
-                    outcomes[r] = future.result()
-                else:
-                    err = future.exception()
-                    outcomes[r] = {"run": r.name, "status": "failed", "seconds": 0.0,
-                                   "folder": str(augmentation.scores_path(cfg, *r)),
-                                   "message": f"not run: a step it needs failed: "
-                                              f"{type(err).__name__}: {err}"}
+                outcomes[r] = (future.result() if future.status == "finished" else
+                               sweep.not_run(r.name, augmentation.scores_path(cfg, *r),
+                                             future.exception()))
                 bars.finished(r.name, sweep.outcome_line(outcomes[r]))
         finally:
             bars.close()

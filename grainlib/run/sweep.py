@@ -546,6 +546,13 @@ def run(profile, fractions=None, seeds=None, chapters=None, workers: int | None 
     return [outcomes[r] for r in runs]
 
 
+def not_run(name: str, folder, err: BaseException) -> dict:
+    """The outcome of a run whose task failed before it started (a step it needs)."""
+    return {"run": name, "status": "failed", "seconds": 0.0, "folder": str(folder),
+            "message": f"not run: a step it needs failed: {type(err).__name__}: "
+                       f"{' '.join(str(err).split())}"}
+
+
 def _submit_and_wait(client, cfg, reference, todo, chapters, threads, bars) -> dict:
     """Submit the shared steps and the runs (each after its seed's shared U-Nets, and
     Supplementary Table 1's when chapter 05 runs); wait for every run. A shared step that
@@ -571,11 +578,7 @@ def _submit_and_wait(client, cfg, reference, todo, chapters, threads, bars) -> d
         if future.status == "finished":
             outcome = future.result()
         else:
-            err = future.exception()
-            outcome = {"run": r.name, "status": "failed", "seconds": 0.0,
-                       "folder": str(run_dir(cfg, r)),
-                       "message": f"not run: a step it needs failed: {type(err).__name__}: "
-                                  f"{' '.join(str(err).split())}"}
+            outcome = not_run(r.name, run_dir(cfg, r), future.exception())
         outcomes[r] = outcome
         bars.finished(r.name, outcome_line(outcome))
     return outcomes
