@@ -40,6 +40,11 @@
 # our sizes. If part of the paper's gain came from that unequal budget, the epoch rule
 # shows a gain that equal steps do not.
 #
+# The U-Nets are scored on real patches they never saw: the profile's test images
+# (`test_set = "test"`), or the training images that Real_X% leaves out (`"unseen"`; on
+# the iron sections, the three sections a Real_25% U-Net did not train on, a check that a
+# recipe's gain is not one test section's).
+#
 # Every comparison is paired: the same seeds, the same test patches. Per seed the
 # per-patch differences to **real** are averaged; over the seeds, the mean and its
 # Student-t 95 % interval. A set *helps* when the interval lies above 0, *hurts* when
@@ -52,6 +57,8 @@ fractions = None      # real fractions X %; None: the profile's smallest
 seeds = None          # training seeds; None: the profile's seed
 training_sets = None  # names from recipes.ARMS; None: all nine
 budgets = None        # "equal-steps", "epoch-rule"; None: equal-steps alone (minutes at demo)
+test_set = "test"     # the patches scored: "test" (the test images) or "unseen" (the
+                      # training images Real_X% leaves out)
 
 # %%
 from pathlib import Path
@@ -71,17 +78,18 @@ training_sets = list(recipes.ARMS) if training_sets is None else list(training_s
 budgets = ["equal-steps"] if budgets is None else list(budgets)
 figures = Path(cfg["figures_dir"])
 data = datasets.build(cfg, progress=False)
+suffix = "" if augmentation.check_test_set(test_set) == "test" else f"_{test_set}"
 
 # %% [markdown]
-# ## The U-Nets, trained or reused, scored on the real test patches
+# ## The U-Nets, trained or reused, scored on real patches they never saw
 # `augmentation.scores` builds each training set's U-Net for a fraction, seed and budget
 # when it is not stored yet (the paper's four sets under equal steps are chapter 04's own
-# models) and scores it once on the test patches; the table is kept in
+# models) and scores it once on the patches of `test_set`; the table is kept in
 # `runs/<profile>/scores/`, so a second run, or one with more seeds, trains and scores
 # only what is new.
 
 # %%
-scores = pd.concat([augmentation.scores(cfg, x, s, training_sets, budgets)
+scores = pd.concat([augmentation.scores(cfg, x, s, training_sets, budgets, test_set=test_set)
                     for x in fractions for s in seeds], ignore_index=True)
 tag = tables.tag(scores)
 
@@ -96,7 +104,8 @@ for budget in budgets:
               + ", ".join(f"{name} {n}" for name, n in steps.items()) + " steps")
 print(f"{len(scores)} patch scores: {len(fractions)} fraction(s) x {len(seeds)} seed(s) x "
       f"{len(training_sets)} training sets x {len(budgets)} budget(s) x "
-      f"{scores['patch'].nunique()} test patches")
+      f"{scores['patch'].nunique()} patches of the {test_set} set "
+      f"({augmentation.TEST_SETS[test_set]})")
 
 # %% [markdown]
 # ## The gain over Real_X% alone
@@ -107,9 +116,10 @@ print(f"{len(scores)} patch scores: {len(fractions)} fraction(s) x {len(seeds)} 
 # %%
 summary = paired.summary(scores)
 figures.mkdir(parents=True, exist_ok=True)
-summary[paired.COLUMNS].to_csv(figures / f"augmentation_{tag}.csv", index=False)
-gains.gain_plot(summary, path=figures / f"augmentation_{tag}.png",
-                title=f"{cfg['profile']}: what helps a U-Net trained on a few real patches");
+summary[paired.COLUMNS].to_csv(figures / f"augmentation_{tag}{suffix}.csv", index=False)
+gains.gain_plot(summary, path=figures / f"augmentation_{tag}{suffix}.png",
+                title=f"{cfg['profile']}: what helps a U-Net trained on a few real patches"
+                      + (f" ({test_set} images)" if suffix else ""));
 
 # %%
 summary.round(3)
@@ -125,7 +135,7 @@ x, budget = fractions[0], budgets[0]
 ranked = summary[(summary["fraction"] == x) & (summary["budget"] == budget)
                  & (summary["training_set"] != "real")].sort_values("gain_map", ascending=False)
 shown = ["real"] + ranked["training_set"].head(1).tolist()
-test = datasets.load(cfg).test
+test = augmentation.test_patches(cfg, x, test_set)
 picked = scores[(scores["fraction"] == x) & (scores["budget"] == budget)
                 & (scores["seed"] == seeds[0])]
 preds = {name: segment.predict(recipes.build(cfg, name, x, seeds[0], budget), test.images[:3])
@@ -133,7 +143,7 @@ preds = {name: segment.predict(recipes.build(cfg, name, x, seeds[0], budget), te
 maps = {name: picked[picked["training_set"] == name].sort_values("patch")["MAP"].to_numpy()[:3]
         for name in shown}
 report.fig4_segmentation(test.images[:3], test.boundaries[:3], preds, scores=maps,
-                         path=figures / f"augmentation_examples_{tag}.png");
+                         path=figures / f"augmentation_examples_{tag}{suffix}.png");
 
 # %% [markdown]
 # ## Findings

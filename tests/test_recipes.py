@@ -248,6 +248,22 @@ def test_recipes_train_store_and_score_at_the_smoke_profile(runs_dir, monkeypatc
     assert segment.load(recipes.model_path(cfg, "real+rendered", 5, 0, "epoch-rule")).steps \
         == 2 * steps
     assert every == steps // 10
+    # the unseen images: a grid over every training image outside Real_5%, scored apart
+    data = datasets.load(cfg)
+    unseen = augmentation.test_patches(cfg, 5, "unseen")
+    expected = sorted(set(data.train_indices) - set(data.fractions[5]))
+    assert expected and sorted(set(unseen.image_index)) == expected
+    assert len(unseen) == len(expected) * cfg["data"]["test_per_image"]
+    assert np.array_equal(unseen.images[0], augmentation.test_patches(cfg, 5, "unseen").images[0])
+    test_table = augmentation.scores_path(cfg, 5, 0).read_text()
+    on_unseen = augmentation.scores(cfg, 5, 0, ["real"], ["equal-steps"], test_set="unseen")
+    assert len(on_unseen) == len(unseen) and on_unseen["MAP"].notna().all()
+    assert augmentation.scores_path(cfg, 5, 0, "unseen").name == "augmentation-5-seed0-unseen.csv"
+    assert augmentation.scores_path(cfg, 5, 0).read_text() == test_table
+    with pytest.raises(ValueError, match="Real_100% holds every training image"):
+        augmentation.test_patches(cfg, 100, "unseen")
+    with pytest.raises(ValueError, match="unknown test set 'validation'; allowed: test, unseen"):
+        augmentation.scores(cfg, 5, 0, ["real"], ["equal-steps"], test_set="validation")
     # a second call trains nothing and re-scores nothing
     monkeypatch.setattr(segment, "train", lambda *a, **k: pytest.fail("trained again"))
     monkeypatch.setattr(augmentation.metrics, "evaluate",

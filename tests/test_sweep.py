@@ -208,6 +208,9 @@ def test_budgets_belong_to_chapter_07(tmp_path):
     result = grainlib("sweep", "--profile", "smoke", "--chapters", "07", "--budgets", "most",
                       runs=tmp_path)
     assert result.returncode == 2 and "invalid choice: 'most'" in result.stderr
+    result = grainlib("sweep", "--profile", "smoke", "--test-sets", "unseen", runs=tmp_path)
+    assert_one_error(result, 2, r"error: --test-sets is for chapter 07's training recipes: "
+                                r"add --chapters 07")
 
 
 @pytest.mark.slow
@@ -215,13 +218,14 @@ def test_chapter_07_in_the_sweep_trains_what_is_missing_and_resumes(tmp_path, sw
     """``sweep --chapters 07`` in a copy of the smoke sweep's folder: every recipe's U-Net
     of the run is trained (chapter 04's four are the sweep's own, reused) and scored, then
     chapter 07 tabulates. A U-Net lost, as when a sweep is killed before training it, is
-    the only one trained again, and the table is the same, digit for digit."""
+    the only one trained again, and the table is the same, digit for digit. The runs are
+    scored on the test images and on the training images Real_5% leaves out."""
     runs = tmp_path / "runs"
     shutil.copytree(swept, runs)
     chapter04 = sorted((runs / "smoke" / "segment").glob("*5-seed0*.pt"))
     before = {p: p.stat().st_mtime_ns for p in chapter04}
     command = ["sweep", "--profile", "smoke", "--chapters", "07", "--fractions", "5",
-               "--seeds", "0", "--workers", "1"]
+               "--seeds", "0", "--workers", "1", "--test-sets", "test", "unseen"]
     first = grainlib(*command, runs=runs, timeout=600)
     assert first.returncode == 0, first.stdout + first.stderr
     assert re.search(r"^chapter 07 of profile smoke: 1 run \(fractions 5 x seeds 0\), 9 "
@@ -239,6 +243,11 @@ def test_chapter_07_in_the_sweep_trains_what_is_missing_and_resumes(tmp_path, sw
     summary = pd.read_csv(table)
     assert sorted(summary["training_set"]) == sorted(recipes.ARMS)
     assert (runs / "smoke" / "sweep" / "07_augmentation.ipynb").is_file()
+    # the same U-Nets on the training images Real_5% leaves out, in files of their own
+    unseen = pd.read_csv(runs / "smoke" / "figures" / "augmentation_1seed_unseen.csv")
+    assert sorted(unseen["training_set"]) == sorted(recipes.ARMS)
+    assert not unseen["map_mean"].equals(summary["map_mean"])
+    assert (runs / "smoke" / "sweep" / "07_augmentation_unseen.ipynb").is_file()
     text = table.read_text()
     lost = recipes_dir / "real+rendered-5-seed0-equal-steps.pt"
     lost.unlink()

@@ -54,6 +54,7 @@ from grainlib.run.chapters import (
     select_chapters,
     shown,
 )
+from grainlib.score import augmentation
 
 # --------------------------------------------------------------------------- subcommands
 
@@ -222,8 +223,10 @@ def sweep_command(args) -> int:
     recipes_too = selected is not None and any(map(recipe_sweep.is_recipe_chapter, selected))
     if recipes_too:
         selected = [py for py in selected if not recipe_sweep.is_recipe_chapter(py)]
-    if args.budgets and not recipes_too:
-        raise CommandError("--budgets is for chapter 07's training recipes: add --chapters 07")
+    for option, given in (("--budgets", args.budgets), ("--test-sets", args.test_sets)):
+        if given and not recipes_too:
+            raise CommandError(f"{option} is for chapter 07's training recipes: add "
+                               f"--chapters 07")
     if args.fractions and "all" in args.fractions:
         if len(args.fractions) > 1:
             raise CommandError("--fractions: either real fractions or 'all', not both")
@@ -246,12 +249,14 @@ def sweep_command(args) -> int:
             print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
     if recipes_too:
         budgets = args.budgets or ["equal-steps"]
+        test_sets = args.test_sets or ["test"]
         outcomes = recipe_sweep.run(args.profile, args.fractions, args.seeds, budgets,
-                                    workers=args.workers, scheduler=args.scheduler,
+                                    test_sets, workers=args.workers, scheduler=args.scheduler,
                                     progress=progress, say=say)
         _stop_if_failed(outcomes, "chapter 07")
-        print(recipe_sweep.summary_line(*recipe_sweep.execute_chapter(
-            args.profile, runs, budgets, progress)))
+        for test_set in test_sets:
+            print(recipe_sweep.summary_line(*recipe_sweep.execute_chapter(
+                args.profile, runs, budgets, test_set, progress)))
     print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs and their notebooks in "
           f"{shown(sweep.sweep_dir(cfg))}, tables and figures in {shown(cfg['figures_dir'])})")
     return 0
@@ -304,6 +309,11 @@ def add_sweep(commands):
     parser.add_argument("--budgets", nargs="+", choices=recipes.BUDGETS, metavar="BUDGET",
                         help="with --chapters 07: the step budgets, equal-steps and/or "
                              "epoch-rule (default: equal-steps)")
+    parser.add_argument("--test-sets", nargs="+", choices=list(augmentation.TEST_SETS),
+                        metavar="SET",
+                        help="with --chapters 07: the real patches scored, test (the "
+                             "profile's test images) and/or unseen (the training images "
+                             "Real_X%% leaves out; default: test)")
     parser.set_defaults(handler=sweep_command)
 
 

@@ -4,15 +4,17 @@ parallel on a Dask cluster, then chapter 07 once over all of them.
 
     python -m grainlib sweep --profile demo --chapters 07 --fractions 5 35 --seeds 0 1 2
     python -m grainlib sweep --profile demo --chapters 07 --budgets equal-steps epoch-rule
+    python -m grainlib sweep --profile iron-sections --chapters 07 --fractions 25 --test-sets test unseen
 
 A run is one (fraction, seed), planned as in :func:`grainlib.run.sweep.plan`. It trains
 what is missing of the nine training sets' U-Nets under each budget and scores them on the
-test patches (:func:`grainlib.score.augmentation.scores`, kept in
-``runs/<profile>/scores/augmentation-<fraction>-seed<seed>.csv``); under ``equal-steps``
+real patches of each test set (:func:`grainlib.score.augmentation.scores`, kept in
+``runs/<profile>/scores/augmentation-<fraction>-seed<seed>[-unseen].csv``); under ``equal-steps``
 the paper's four training sets are chapter 04's U-Nets, so a run the main sweep finished
 trains only the five new ones. Then chapter 07 is executed with every fraction, seed and
-budget into ``runs/<profile>/sweep/07_augmentation.ipynb``; it re-reads the stored scores
-and writes ``augmentation_<n>seeds.*`` into the profile's figures folder.
+budget, once per test set, into ``runs/<profile>/sweep/07_augmentation[_unseen].ipynb``;
+it re-reads the stored scores and writes ``augmentation_<n>seeds[_unseen].*`` into the
+profile's figures folder.
 
 Resuming. Every generator, U-Net and score table is stored by fingerprint, so a run whose
 models and scores are there only re-reads them (seconds), a training killed half-way
@@ -47,9 +49,12 @@ def is_recipe_chapter(py: Path) -> bool:
     return Path(py).resolve() == chapter().resolve()
 
 
-def score_run(cfg, run: sweep.Run, budgets, threads: int = 1, *after) -> dict:
+def score_run(cfg, run: sweep.Run, budgets, test_sets=("test",), threads: int = 1,
+              *after) -> dict:
     """Train what is missing of one run's U-Nets, every training set under each budget,
-    and score them. ``after``: Dask futures to wait for (the datasets).
+    and score them on each test set (names of
+    :data:`grainlib.score.augmentation.TEST_SETS`). ``after``: Dask futures to wait for
+    (the datasets).
 
     Returns
     -------
@@ -62,7 +67,9 @@ def score_run(cfg, run: sweep.Run, budgets, threads: int = 1, *after) -> dict:
     started = time.perf_counter()
     outcome = {"run": run.name, "folder": str(path), "message": ""}
     try:
-        augmentation.scores(cfg, run.fraction, run.seed, list(recipes.ARMS), budgets)
+        for test_set in test_sets:
+            augmentation.scores(cfg, run.fraction, run.seed, list(recipes.ARMS), budgets,
+                                test_set=test_set)
     except Exception as err:  # reported with the run; the other runs go on
         where = traceback.extract_tb(err.__traceback__)[-1]
         message = " ".join(str(err).split())
@@ -73,7 +80,7 @@ def score_run(cfg, run: sweep.Run, budgets, threads: int = 1, *after) -> dict:
 
 
 def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
-        workers: int | None = None, scheduler: str | None = None, progress: bool = False,
+        test_sets=("test",), workers: int | None = None, scheduler: str | None = None, progress: bool = False,
         say=print) -> list[dict]:
     """Train and score every run's recipes (:func:`score_run`), in parallel.
 
@@ -82,6 +89,7 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
     profile : a profile name or YAML path.
     fractions, seeds : see :func:`grainlib.run.sweep.plan`.
     budgets : names from :data:`grainlib.learn.recipes.BUDGETS`.
+    test_sets : names from :data:`grainlib.score.augmentation.TEST_SETS`.
     workers, scheduler, progress, say : as :func:`grainlib.run.sweep.run`.
 
     Returns
@@ -92,6 +100,7 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
 
     cfg = config.load(profile)
     budgets = [recipes.check_budget(name) for name in budgets]
+    test_sets = [augmentation.check_test_set(name) for name in test_sets]
     runs = sweep.plan(cfg, fractions, seeds)
     threads = cfg["sweep"]["threads"]
     workers = min(workers or cfg["sweep"]["workers"] or max(1, sweep.cores() // threads),
@@ -105,7 +114,7 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
         bars = sweep.Bars(len(runs), 0, progress, say)
         tag = uuid.uuid4().hex[:8]
         data = client.submit(sweep.prepare_datasets, cfg, key=f"datasets-{tag}")
-        futures = {client.submit(score_run, cfg, r, budgets, threads, data,
+        futures = {client.submit(score_run, cfg, r, budgets, test_sets, threads, data,
                                  key=f"recipes-{r.name}-{tag}"): r for r in runs}
         outcomes = {}
         try:
@@ -120,17 +129,19 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
     return [outcomes[r] for r in runs]
 
 
-def execute_chapter(profile, runs: list[sweep.Run], budgets,
+def execute_chapter(profile, runs: list[sweep.Run], budgets, test_set: str = "test",
                     progress: bool = False) -> tuple[Path, float]:
-    """Execute chapter 07 over every fraction, seed and budget of a sweep, into
-    ``runs/<profile>/sweep/07_augmentation.ipynb``. Returns the notebook and its seconds."""
+    """Execute chapter 07 over every fraction, seed and budget of a sweep, scored on one
+    test set, into ``runs/<profile>/sweep/07_augmentation[_<test set>].ipynb``. Returns the
+    notebook and its seconds."""
     py = chapter()
-    output = sweep.sweep_dir(config.load(profile)) / f"{py.stem}.ipynb"
+    suffix = "" if augmentation.check_test_set(test_set) == "test" else f"_{test_set}"
+    output = sweep.sweep_dir(config.load(profile)) / f"{py.stem}{suffix}.ipynb"
     seconds = execute(py, output, {
         "profile": sweep.profile_reference(profile),
         "fractions": sorted({r.fraction for r in runs}),
         "seeds": sorted({r.seed for r in runs}),
-        "budgets": list(budgets)}, progress=progress)
+        "budgets": list(budgets), "test_set": test_set}, progress=progress)
     return output, seconds
 
 
