@@ -78,7 +78,7 @@ training_sets = list(recipes.ARMS) if training_sets is None else list(training_s
 budgets = ["equal-steps"] if budgets is None else list(budgets)
 figures = Path(cfg["figures_dir"])
 data = datasets.build(cfg, progress=False)
-suffix = "" if augmentation.check_test_set(test_set) == "test" else f"_{test_set}"
+suffix = augmentation.file_suffix(test_set)
 
 # %% [markdown]
 # ## The U-Nets, trained or reused, scored on real patches they never saw

@@ -80,8 +80,8 @@ def score_run(cfg, run: sweep.Run, budgets, test_sets=("test",), threads: int = 
 
 
 def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
-        test_sets=("test",), workers: int | None = None, scheduler: str | None = None, progress: bool = False,
-        say=print) -> list[dict]:
+        test_sets=("test",), workers: int | None = None, scheduler: str | None = None,
+        progress: bool = False, say=print) -> list[dict]:
     """Train and score every run's recipes (:func:`score_run`), in parallel.
 
     Parameters
@@ -135,8 +135,8 @@ def execute_chapter(profile, runs: list[sweep.Run], budgets, test_set: str = "te
     test set, into ``runs/<profile>/sweep/07_augmentation[_<test set>].ipynb``. Returns the
     notebook and its seconds."""
     py = chapter()
-    suffix = "" if augmentation.check_test_set(test_set) == "test" else f"_{test_set}"
-    output = sweep.sweep_dir(config.load(profile)) / f"{py.stem}{suffix}.ipynb"
+    output = (sweep.sweep_dir(config.load(profile))
+              / f"{py.stem}{augmentation.file_suffix(test_set)}.ipynb")
     seconds = execute(py, output, {
         "profile": sweep.profile_reference(profile),
         "fractions": sorted({r.fraction for r in runs}),

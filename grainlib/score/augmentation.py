@@ -42,6 +42,12 @@ def check_test_set(test_set: str) -> str:
     return test_set
 
 
+def file_suffix(test_set: str) -> str:
+    """What chapter 07's files of a test set add to their names: nothing for ``test``,
+    ``_unseen`` for ``unseen``."""
+    return "" if check_test_set(test_set) == "test" else f"_{test_set}"
+
+
 def test_patches(cfg, fraction: int, test_set: str = "test") -> patches.PatchSet:
     """The real patches the U-Nets of Real_X% are scored on.
 
