@@ -22,14 +22,16 @@ GAN, N(0, 0.02) weights, training-mode generation) and ``stochastic`` (ours with
 injected into the decoder, the texture term, and a lower L1 weight).
 
     python experiments/generator_budget.py run demo ours --seed 0 [--steps 300 1000 3000]
+    python experiments/generator_budget.py baseline demo
     python experiments/generator_budget.py summary demo
 
 ``run`` writes ``runs/<profile>/experiments/budget/<variant>-seed<seed>.csv`` (and keeps
-each snapshot's generator and the scores of Real_X% beside it, so a second run re-reads
-them); ``summary`` gathers the CSVs into the profile's figures folder:
-``generator_budget.csv`` (per variant and step) and ``generator_budget.png``, which
-chapter 03 shows. One variant at 3000 steps of 4 x 96 x 96 crops: about 20 min of one core
-(``benchmarks/transfer.py``), plus some 2 min per snapshot for the scores.
+each snapshot's generator and every U-Net's scores beside it, so a stopped run resumes;
+``baseline`` trains the Real_X% U-Nets beside the variants' runs); ``summary`` gathers the
+CSVs into the profile's figures folder: ``generator_budget.csv`` (per variant and step) and
+``generator_budget.png``, which chapter 03 shows. One variant at 3000 steps of 4 x 96 x 96
+crops: about 20 min of one core (``benchmarks/transfer.py``), plus some 2 min per snapshot
+for the scores.
 """
 
 import argparse
@@ -75,16 +77,27 @@ def unet_scores(cfg, real, synthetic, val, seed):
     return float(means["map"]), float(means["ari"])
 
 
-def real_alone(cfg, real, val, seeds) -> dict:
-    """Real_X%'s validation scores per U-Net seed, kept in a CSV beside the curves."""
-    path = folder(cfg) / "real_alone.csv"
-    done = pd.read_csv(path, index_col="unet_seed") if path.is_file() else pd.DataFrame()
-    for seed in seeds:
-        if seed not in done.index:
-            done.loc[seed, ["map", "ari"]] = unet_scores(cfg, real, None, val, seed)
-            done.index.name = "unet_seed"
-            done.to_csv(path)
-    return {seed: tuple(done.loc[seed, ["map", "ari"]]) for seed in seeds}
+def cached_scores(path, key, compute) -> tuple:
+    """(MAP, ARI) of the U-Net named by ``key`` (a dict column -> value): read from the CSV
+    at ``path`` when there, else ``compute()``d and added, so a stopped run resumes."""
+    def stored():
+        return pd.read_csv(path) if path.is_file() else pd.DataFrame(columns=[*key, "map", "ari"])
+
+    done = stored()
+    found = done[(done[list(key)] == pd.Series(key)).all(axis=1)]
+    if len(found):
+        return tuple(float(v) for v in found.iloc[0][["map", "ari"]])
+    scores = compute()
+    row = pd.DataFrame([{**key, "map": scores[0], "ari": scores[1]}])
+    # read again: a parallel run (another variant) may have added rows meanwhile
+    pd.concat([stored(), row], ignore_index=True).to_csv(path, index=False)
+    return scores
+
+
+def real_alone(cfg, real, val, seed) -> tuple:
+    """Real_X%'s validation scores of one U-Net seed, kept in a CSV beside the curves."""
+    return cached_scores(folder(cfg) / "real_alone.csv", {"unet_seed": seed},
+                         lambda: unet_scores(cfg, real, None, val, seed))
 
 
 def trained_snapshots(cfg, real, variant, seed, steps, crop, batch) -> dict:
@@ -103,14 +116,27 @@ def trained_snapshots(cfg, real, variant, seed, steps, crop, batch) -> dict:
     return out
 
 
-def run(cfg, variant, seed, steps, unet_seeds, crop, batch):
+def scarce_data(cfg):
+    """(data, Real_X% PatchSet, validation PatchSet) at the profile's smallest fraction."""
     data = datasets.load(cfg)
     fraction = min(cfg["data"]["fractions"])
     real, val = data.real_fraction(fraction), validation(cfg, data, fraction)
     folder(cfg).mkdir(parents=True, exist_ok=True)
     print(f"{cfg['profile']}: Real_{fraction}% {len(real)} patches; validation "
           f"{len(np.unique(val.image_index))} images, {len(val)} patches", flush=True)
-    alone = real_alone(cfg, real, val, unet_seeds)
+    return data, real, val
+
+
+def baseline(cfg, unet_seeds):
+    """Real_X% alone per U-Net seed: run beside the variants' ``run``s, which then read it."""
+    _, real, val = scarce_data(cfg)
+    for unet_seed in unet_seeds:
+        print(f"Real alone, U-Net seed {unet_seed}: MAP, ARI "
+              f"{real_alone(cfg, real, val, unet_seed)}", flush=True)
+
+
+def run(cfg, variant, seed, steps, unet_seeds, crop, batch):
+    data, real, val = scarce_data(cfg)
     rows = []
     for step, model in trained_snapshots(cfg, real, variant, seed, steps, crop, batch).items():
         start = time.perf_counter()
@@ -129,12 +155,15 @@ def run(cfg, variant, seed, steps, unet_seeds, crop, batch):
             row.update({f"{key}_{m}": measured.loc[name, m] for m in MEASURES})
         gains = []
         for unet_seed in unet_seeds:
-            mixed = unet_scores(cfg, real, (synthetic, data.simulated.boundaries), val,
-                                unet_seed)
-            rows.append({**row, "unet_seed": unet_seed, "map_real": alone[unet_seed][0],
-                         "ari_real": alone[unet_seed][1], "map_mixed": mixed[0],
-                         "ari_mixed": mixed[1]})
-            gains.append(mixed[0] - alone[unet_seed][0])
+            mixed = cached_scores(
+                folder(cfg) / f"mixed_{variant}_seed{seed}.csv",
+                {"step": step, "unet_seed": unet_seed},
+                lambda: unet_scores(cfg, real, (synthetic, data.simulated.boundaries), val,
+                                    unet_seed))
+            alone = real_alone(cfg, real, val, unet_seed)
+            rows.append({**row, "unet_seed": unet_seed, "map_real": alone[0],
+                         "ari_real": alone[1], "map_mixed": mixed[0], "ari_mixed": mixed[1]})
+            gains.append(mixed[0] - alone[0])
         if not unet_seeds:  # realism alone
             rows.append({**row, "unet_seed": np.nan, "map_real": np.nan, "ari_real": np.nan,
                          "map_mixed": np.nan, "ari_mixed": np.nan})
@@ -198,7 +227,7 @@ def examples(cfg, table, path, n=3):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("run", "summary"))
+    parser.add_argument("command", choices=("run", "baseline", "summary"))
     parser.add_argument("profile")
     parser.add_argument("variant", nargs="?", choices=tuple(VARIANTS))
     parser.add_argument("--seed", type=int, default=0, help="generator seed")
@@ -214,6 +243,9 @@ def main():
     if args.command == "summary":
         with pd.option_context("display.width", 250, "display.max_columns", 30):
             print(summary(cfg).round(3))
+        return
+    if args.command == "baseline":
+        baseline(cfg, args.unet_seeds)
         return
     if args.variant is None:
         parser.error("run needs a variant")
