@@ -72,7 +72,7 @@ def test_patches(cfg, fraction: int, test_set: str = "test") -> patches.PatchSet
 
 def scores_path(cfg, fraction: int, seed: int, test_set: str = "test") -> Path:
     """Where :func:`scores` keeps the table of a fraction, seed and test set."""
-    suffix = "" if check_test_set(test_set) == "test" else f"-{test_set}"
+    suffix = file_suffix(test_set).replace("_", "-")
     return (Path(cfg["run_dir"]) / "scores"
             / f"augmentation-{int(fraction)}-seed{int(seed)}{suffix}.csv")
 
