@@ -299,3 +299,7 @@ def test_the_gain_figure_and_the_findings_follow_the_numbers():
     figure = gains.gain_plot(summary)
     assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == [
         "real+flips", "real+synthetic", "real+rendered"]
+
+    both = paired.summary(pd.concat([pd.DataFrame(rows).assign(budget=b)
+                                     for b in ("epoch-rule", "equal-steps")]))
+    assert [ax.get_title() for ax in gains.gain_plot(both).axes] == ["equal-steps", "epoch-rule"]

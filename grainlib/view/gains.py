@@ -18,7 +18,8 @@ VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red",
 def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: str = ""):
     """MAP gain over ``baseline`` (the paired mean over seeds, bars: its interval), one
     panel per budget, training sets down the side in :data:`grainlib.learn.recipes.ARMS`'
-    order, one marker per real fraction, coloured by verdict.
+    order, one marker per real fraction, coloured by verdict; the panels in
+    :data:`grainlib.learn.recipes.BUDGETS`' order.
 
     Parameters
     ----------
@@ -26,7 +27,8 @@ def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: s
     baseline : the training set the gains are measured from (drawn as the zero line).
     path : where to save the figure (PNG), or None.
     """
-    budgets = list(dict.fromkeys(summary["budget"]))
+    present = set(summary["budget"])
+    budgets = [b for b in recipes.BUDGETS if b in present] + sorted(present - set(recipes.BUDGETS))
     order = list(recipes.ARMS)
     arms = sorted((a for a in set(summary["training_set"]) if a != baseline),
                   key=lambda a: (order.index(a) if a in order else len(order), a))
