@@ -15,6 +15,12 @@ VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red",
                    "no detectable effect": "tab:grey", "baseline": "black"}
 
 
+def _in_order(names, known) -> list:
+    """``names`` in ``known``'s order, any others after them alphabetically."""
+    known = list(known)
+    return sorted(names, key=lambda name: (known.index(name) if name in known else len(known), name))
+
+
 def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: str = ""):
     """MAP gain over ``baseline`` (the paired mean over seeds, bars: its interval), one
     panel per budget, training sets down the side in :data:`grainlib.learn.recipes.ARMS`'
@@ -27,11 +33,8 @@ def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: s
     baseline : the training set the gains are measured from (drawn as the zero line).
     path : where to save the figure (PNG), or None.
     """
-    present = set(summary["budget"])
-    budgets = [b for b in recipes.BUDGETS if b in present] + sorted(present - set(recipes.BUDGETS))
-    order = list(recipes.ARMS)
-    arms = sorted((a for a in set(summary["training_set"]) if a != baseline),
-                  key=lambda a: (order.index(a) if a in order else len(order), a))
+    budgets = _in_order(set(summary["budget"]), recipes.BUDGETS)
+    arms = _in_order(set(summary["training_set"]) - {baseline}, recipes.ARMS)
     fractions = sorted(summary["fraction"].unique())
     fig, axes = plt.subplots(1, len(budgets), figsize=(4.6 * len(budgets), 0.5 * len(arms) + 1.6),
                              sharey=True, squeeze=False)
