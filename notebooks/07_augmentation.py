@@ -34,11 +34,12 @@
 # randomised renderer; at the demo profile the test images come from that renderer's own
 # kind, so there this set is an upper bound, not a fair competitor).
 #
-# Two budgets: **equal-steps**, every set the same number of U-Net steps (our protocol),
-# and **epoch-rule**, the official script's rule, under which the paper's Real_5% alone
+# Three budgets: **equal-steps**, every set the same number of U-Net steps (our protocol);
+# **epoch-rule**, the official script's rule, under which the paper's Real_5% alone
 # trained for 1,800 iterations at a decaying rate and Mixed for 36,000: its ratio kept at
-# our sizes. If part of the paper's gain came from that unequal budget, the epoch rule
-# shows a gain that equal steps do not.
+# our sizes; and **long-steps**, its control, every set as many steps as Mixed under the
+# epoch rule. If part of the paper's gain came from that unequal budget, the epoch rule
+# shows a gain that equal steps do not, and long steps take it away again.
 #
 # The U-Nets are scored on real patches they never saw: the profile's test images
 # (`test_set = "test"`), or the training images that Real_X% leaves out (`"unseen"`; on
@@ -56,7 +57,7 @@ profile = None        # a profile in params/: smoke (seconds), demo (minutes), i
 fractions = None      # real fractions X %; None: the profile's smallest
 seeds = None          # training seeds; None: the profile's seed
 training_sets = None  # names from recipes.ARMS; None: all nine
-budgets = None        # "equal-steps", "epoch-rule"; None: equal-steps alone (minutes at demo)
+budgets = None        # "equal-steps", "epoch-rule", "long-steps"; None: equal-steps alone
 test_set = "test"     # the patches scored: "test" (the test images) or "unseen" (the
                       # training images Real_X% leaves out)
 

@@ -211,6 +211,13 @@ def test_budgets_belong_to_chapter_07(tmp_path):
     result = grainlib("sweep", "--profile", "smoke", "--test-sets", "unseen", runs=tmp_path)
     assert_one_error(result, 2, r"error: --test-sets is for chapter 07's training recipes: "
                                 r"add --chapters 07")
+    result = grainlib("sweep", "--profile", "smoke", "--training-sets", "real", runs=tmp_path)
+    assert_one_error(result, 2, r"error: --training-sets is for chapter 07's training "
+                                r"recipes: add --chapters 07")
+    result = grainlib("sweep", "--profile", "smoke", "--chapters", "07", "--training-sets",
+                      "real+flips", "synthetic", runs=tmp_path)
+    assert_one_error(result, 2, r"error: --training-sets: add real, the set every gain is "
+                                r"paired with")
 
 
 @pytest.mark.slow
@@ -218,8 +225,9 @@ def test_chapter_07_in_the_sweep_trains_what_is_missing_and_resumes(tmp_path, sw
     """``sweep --chapters 07`` in a copy of the smoke sweep's folder: every recipe's U-Net
     of the run is trained (chapter 04's four are the sweep's own, reused) and scored, then
     chapter 07 tabulates. A U-Net lost, as when a sweep is killed before training it, is
-    the only one trained again, and the table is the same, digit for digit. The runs are
-    scored on the test images and on the training images Real_5% leaves out."""
+    the only one trained again, and a run for two training sets tabulates those two, digit
+    for digit as before. The runs are scored on the test images and on the training images
+    Real_5% leaves out."""
     runs = tmp_path / "runs"
     shutil.copytree(swept, runs)
     chapter04 = sorted((runs / "smoke" / "segment").glob("*5-seed0*.pt"))
@@ -248,12 +256,17 @@ def test_chapter_07_in_the_sweep_trains_what_is_missing_and_resumes(tmp_path, sw
     assert sorted(unseen["training_set"]) == sorted(recipes.ARMS)
     assert not unseen["map_mean"].equals(summary["map_mean"])
     assert (runs / "smoke" / "sweep" / "07_augmentation_unseen.ipynb").is_file()
-    text = table.read_text()
     lost = recipes_dir / "real+rendered-5-seed0-equal-steps.pt"
     lost.unlink()
-    second = grainlib(*command, runs=runs, timeout=600)
+    # run again for two of the sets: the lost one is trained, the table holds the two
+    second = grainlib(*command, "--training-sets", "real", "real+rendered", runs=runs,
+                      timeout=600)
     assert second.returncode == 0, second.stdout + second.stderr
+    assert "1 run (fractions 5 x seeds 0), 2 training sets x equal-steps" in second.stdout
     again = {p.name: p.stat().st_mtime_ns for p in recipes_dir.glob("*.pt")}
     assert sorted(again) == sorted(trained)
     assert [name for name in trained if again[name] != trained[name]] == [lost.name]
-    assert table.read_text() == text
+    two = pd.read_csv(table)
+    assert sorted(two["training_set"]) == ["real", "real+rendered"]
+    pd.testing.assert_frame_equal(
+        two, summary[summary["training_set"].isin(two["training_set"])].reset_index(drop=True))

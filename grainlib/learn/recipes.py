@@ -1,5 +1,5 @@
 """Training recipes for scarce real labels (chapter 07): nine training sets, each a way to
-use Real_X%, under two step budgets.
+use Real_X%, under three step budgets.
 
 Training sets (:data:`ARMS`): the paper's ``real``, ``real+synthetic`` and ``synthetic``
 and our ``real+flips`` (:data:`grainlib.learn.segment.TRAINING_SETS`; under the
@@ -28,6 +28,11 @@ Budgets (:data:`BUDGETS`):
   rate x 0.8 every 10), and the sets with synthetic or rendered images run that many
   steps times the paper's ratio at the same fraction, at a constant rate
   (:func:`epoch_rule_steps`).
+- ``long-steps``: the control of the epoch rule: every training set the epoch rule's long
+  count at a constant rate, so a set of real patches alone trains as long as Mixed does.
+  A gain under ``epoch-rule`` that ``long-steps`` keeps is the synthetic images'; one it
+  loses was the longer run's. The sets with synthetic or rendered images are the very
+  U-Nets of ``epoch-rule`` (:func:`model_path`).
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ ARMS = {
 }
 """Chapter 07's training sets: name -> the paper's notation."""
 
-BUDGETS = ("equal-steps", "epoch-rule")
+BUDGETS = ("equal-steps", "epoch-rule", "long-steps")
 REAL_ONLY = ("real", "real+flips", "real+classical")
 PAPER = {"real_patches_100": 2800, "synthetic_patches": 28800, "batch": 8,
          "iterations_cap": 35000, "epochs_cap": 100}
@@ -128,6 +133,13 @@ def epoch_rule_steps(training_set: str, n_real: int, fraction: int,
     return int(round(short * ratio)), 0
 
 
+def long_steps(n_real: int, fraction: int, batch_size: int) -> tuple[int, int]:
+    """``(steps, lr_decay_every)`` of every training set under ``long-steps``: the epoch
+    rule's count for the sets with synthetic images (:func:`epoch_rule_steps`), at a
+    constant rate."""
+    return epoch_rule_steps("real+synthetic", n_real, fraction, batch_size)
+
+
 def rendered_set(cfg, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(images, boundaries) of every simulated label rendered with random appearances:
     (M, S, S) uint8 and bool."""
@@ -157,9 +169,12 @@ def arm_data(cfg, training_set: str, fraction: int, seed: int, progress: bool = 
 
 def model_path(cfg, training_set: str, fraction: int, seed: int, budget: str) -> Path:
     """Where :func:`build` keeps a U-Net; under ``equal-steps`` the paper's four training
-    sets are chapter 04's files (:func:`grainlib.learn.segment.model_path`)."""
+    sets are chapter 04's files (:func:`grainlib.learn.segment.model_path`), and under
+    ``long-steps`` the sets with synthetic or rendered images are ``epoch-rule``'s."""
     if budget == "equal-steps" and training_set in segment.TRAINING_SETS:
         return segment.model_path(cfg, training_set, fraction, seed)
+    if budget == "long-steps" and training_set not in REAL_ONLY:
+        budget = "epoch-rule"  # the same steps at the same constant rate: the same U-Net
     name = training_set.replace(">", "-then-")
     return (Path(cfg["run_dir"]) / "segment" / "recipes"
             / f"{name}-{int(fraction)}-seed{int(seed)}-{budget}.pt")
@@ -168,9 +183,11 @@ def model_path(cfg, training_set: str, fraction: int, seed: int, budget: str) ->
 def budget_params(cfg, training_set: str, fraction: int, budget: str) -> dict:
     """The ``segment`` section a training set trains with under ``budget``."""
     params = {**cfg["segment"], "line_width": cfg["data"]["boundary_width"]}
-    if check_budget(budget) == "epoch-rule":
+    if check_budget(budget) != "equal-steps":
         n_real = len(datasets.load(cfg).real_fraction(int(fraction)))
-        steps, every = epoch_rule_steps(training_set, n_real, fraction, params["batch_size"])
+        steps, every = (epoch_rule_steps(training_set, n_real, fraction, params["batch_size"])
+                        if budget == "epoch-rule" else
+                        long_steps(n_real, fraction, params["batch_size"]))
         params.update(steps=steps, lr_decay_every=every)
     return params
 

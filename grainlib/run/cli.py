@@ -223,10 +223,13 @@ def sweep_command(args) -> int:
     recipes_too = selected is not None and any(map(recipe_sweep.is_recipe_chapter, selected))
     if recipes_too:
         selected = [py for py in selected if not recipe_sweep.is_recipe_chapter(py)]
-    for option, given in (("--budgets", args.budgets), ("--test-sets", args.test_sets)):
+    for option, given in (("--budgets", args.budgets), ("--test-sets", args.test_sets),
+                          ("--training-sets", args.training_sets)):
         if given and not recipes_too:
             raise CommandError(f"{option} is for chapter 07's training recipes: add "
                                f"--chapters 07")
+    if args.training_sets and "real" not in args.training_sets:
+        raise CommandError("--training-sets: add real, the set every gain is paired with")
     if args.fractions and "all" in args.fractions:
         if len(args.fractions) > 1:
             raise CommandError("--fractions: either real fractions or 'all', not both")
@@ -250,13 +253,14 @@ def sweep_command(args) -> int:
     if recipes_too:
         budgets = args.budgets or ["equal-steps"]
         test_sets = args.test_sets or ["test"]
+        training_sets = args.training_sets or list(recipes.ARMS)
         outcomes = recipe_sweep.run(args.profile, args.fractions, args.seeds, budgets,
-                                    test_sets, workers=args.workers, scheduler=args.scheduler,
-                                    progress=progress, say=say)
+                                    test_sets, training_sets, workers=args.workers,
+                                    scheduler=args.scheduler, progress=progress, say=say)
         _stop_if_failed(outcomes, "chapter 07")
         for test_set in test_sets:
             print(recipe_sweep.summary_line(*recipe_sweep.execute_chapter(
-                args.profile, runs, budgets, test_set, progress)))
+                args.profile, runs, budgets, test_set, progress, training_sets)))
     print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs and their notebooks in "
           f"{shown(sweep.sweep_dir(cfg))}, tables and figures in {shown(cfg['figures_dir'])})")
     return 0
@@ -307,8 +311,12 @@ def add_sweep(commands):
                              "trains and scores every training recipe of chapter 07 per run "
                              "instead, then executes chapter 07 over all runs")
     parser.add_argument("--budgets", nargs="+", choices=recipes.BUDGETS, metavar="BUDGET",
-                        help="with --chapters 07: the step budgets, equal-steps and/or "
-                             "epoch-rule (default: equal-steps)")
+                        help="with --chapters 07: the step budgets, any of equal-steps, "
+                             "epoch-rule, long-steps (default: equal-steps)")
+    parser.add_argument("--training-sets", nargs="+", choices=list(recipes.ARMS),
+                        metavar="SET",
+                        help="with --chapters 07: the training sets, any of "
+                             + ", ".join(recipes.ARMS) + " (default: all nine)")
     parser.add_argument("--test-sets", nargs="+", choices=list(augmentation.TEST_SETS),
                         metavar="SET",
                         help="with --chapters 07: the real patches scored, test (the "

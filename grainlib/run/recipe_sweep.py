@@ -5,14 +5,16 @@ parallel on a Dask cluster, then chapter 07 once over all of them.
     python -m grainlib sweep --profile demo --chapters 07 --fractions 5 35 --seeds 0 1 2
     python -m grainlib sweep --profile demo --chapters 07 --budgets equal-steps epoch-rule
     python -m grainlib sweep --profile iron-sections --chapters 07 --fractions 25 --test-sets test unseen
+    python -m grainlib sweep --profile demo --chapters 07 --training-sets real real+synthetic
 
 A run is one (fraction, seed), planned as in :func:`grainlib.run.sweep.plan`. It trains
-what is missing of the nine training sets' U-Nets under each budget and scores them on the
-real patches of each test set (:func:`grainlib.score.augmentation.scores`, kept in
-``runs/<profile>/scores/augmentation-<fraction>-seed<seed>[-unseen].csv``); under ``equal-steps``
-the paper's four training sets are chapter 04's U-Nets, so a run the main sweep finished
-trains only the five new ones. Then chapter 07 is executed with every fraction, seed and
-budget, once per test set, into ``runs/<profile>/sweep/07_augmentation[_unseen].ipynb``;
+what is missing of the training sets' U-Nets (all nine, or those named) under each budget
+and scores them on the real patches of each test set
+(:func:`grainlib.score.augmentation.scores`, kept in
+``runs/<profile>/scores/augmentation-<fraction>-seed<seed>[-unseen].csv``); under
+``equal-steps`` the paper's four training sets are chapter 04's U-Nets, so a run the main
+sweep finished trains only the five new ones. Then chapter 07 is executed with every
+fraction, seed, budget and training set, once per test set, into ``runs/<profile>/sweep/07_augmentation[_unseen].ipynb``;
 it re-reads the stored scores and writes ``augmentation_<n>seeds[_unseen].*`` into the
 profile's figures folder.
 
@@ -49,9 +51,9 @@ def is_recipe_chapter(py: Path) -> bool:
     return Path(py).resolve() == chapter().resolve()
 
 
-def score_run(cfg, run: sweep.Run, budgets, test_sets=("test",), threads: int = 1,
-              *after) -> dict:
-    """Train what is missing of one run's U-Nets, every training set under each budget,
+def score_run(cfg, run: sweep.Run, training_sets, budgets, test_sets=("test",),
+              threads: int = 1, *after) -> dict:
+    """Train what is missing of one run's U-Nets, each training set under each budget,
     and score them on each test set (names of
     :data:`grainlib.score.augmentation.TEST_SETS`). ``after``: Dask futures to wait for
     (the datasets).
@@ -68,7 +70,7 @@ def score_run(cfg, run: sweep.Run, budgets, test_sets=("test",), threads: int = 
     outcome = {"run": run.name, "folder": str(path), "message": ""}
     try:
         for test_set in test_sets:
-            augmentation.scores(cfg, run.fraction, run.seed, list(recipes.ARMS), budgets,
+            augmentation.scores(cfg, run.fraction, run.seed, training_sets, budgets,
                                 test_set=test_set)
     except Exception as err:  # reported with the run; the other runs go on
         where = traceback.extract_tb(err.__traceback__)[-1]
@@ -80,8 +82,8 @@ def score_run(cfg, run: sweep.Run, budgets, test_sets=("test",), threads: int = 
 
 
 def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
-        test_sets=("test",), workers: int | None = None, scheduler: str | None = None,
-        progress: bool = False, say=print) -> list[dict]:
+        test_sets=("test",), training_sets=tuple(recipes.ARMS), workers: int | None = None,
+        scheduler: str | None = None, progress: bool = False, say=print) -> list[dict]:
     """Train and score every run's recipes (:func:`score_run`), in parallel.
 
     Parameters
@@ -90,6 +92,7 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
     fractions, seeds : see :func:`grainlib.run.sweep.plan`.
     budgets : names from :data:`grainlib.learn.recipes.BUDGETS`.
     test_sets : names from :data:`grainlib.score.augmentation.TEST_SETS`.
+    training_sets : names from :data:`grainlib.learn.recipes.ARMS`.
     workers, scheduler, progress, say : as :func:`grainlib.run.sweep.run`.
 
     Returns
@@ -100,6 +103,7 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
 
     cfg = config.load(profile)
     budgets = [recipes.check_budget(name) for name in budgets]
+    training_sets = [recipes.check_arm(name) for name in training_sets]
     test_sets = [augmentation.check_test_set(name) for name in test_sets]
     runs = sweep.plan(cfg, fractions, seeds)
     threads = cfg["sweep"]["threads"]
@@ -109,13 +113,13 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
         say(f"chapter 07 of profile {cfg['profile']}: {len(runs)} run{'s' * (len(runs) > 1)} "
             f"(fractions {' '.join(str(f) for f in sorted({r.fraction for r in runs}))} x seeds "
             f"{' '.join(str(s) for s in sorted({r.seed for r in runs}))}), "
-            f"{len(recipes.ARMS)} training sets x {', '.join(budgets)}, on {where}; "
+            f"{len(training_sets)} training sets x {', '.join(budgets)}, on {where}; "
             f"what is stored is re-read")
         bars = sweep.Bars(len(runs), 0, progress, say)
         tag = uuid.uuid4().hex[:8]
         data = client.submit(sweep.prepare_datasets, cfg, key=f"datasets-{tag}")
-        futures = {client.submit(score_run, cfg, r, budgets, test_sets, threads, data,
-                                 key=f"recipes-{r.name}-{tag}"): r for r in runs}
+        futures = {client.submit(score_run, cfg, r, training_sets, budgets, test_sets,
+                                 threads, data, key=f"recipes-{r.name}-{tag}"): r for r in runs}
         outcomes = {}
         try:
             for future in as_completed(futures):
@@ -130,10 +134,12 @@ def run(profile, fractions=None, seeds=None, budgets=("equal-steps",),
 
 
 def execute_chapter(profile, runs: list[sweep.Run], budgets, test_set: str = "test",
-                    progress: bool = False) -> tuple[Path, float]:
-    """Execute chapter 07 over every fraction, seed and budget of a sweep, scored on one
-    test set, into ``runs/<profile>/sweep/07_augmentation[_<test set>].ipynb``. Returns the
-    notebook and its seconds."""
+                    progress: bool = False, training_sets=tuple(recipes.ARMS)
+                    ) -> tuple[Path, float]:
+    """Execute chapter 07 over every fraction, seed, budget and training set of a sweep,
+    scored on one test set, into
+    ``runs/<profile>/sweep/07_augmentation[_<test set>].ipynb``. Returns the notebook and
+    its seconds."""
     py = chapter()
     output = (sweep.sweep_dir(config.load(profile))
               / f"{py.stem}{augmentation.file_suffix(test_set)}.ipynb")
@@ -141,7 +147,8 @@ def execute_chapter(profile, runs: list[sweep.Run], budgets, test_set: str = "te
         "profile": sweep.profile_reference(profile),
         "fractions": sorted({r.fraction for r in runs}),
         "seeds": sorted({r.seed for r in runs}),
-        "budgets": list(budgets), "test_set": test_set}, progress=progress)
+        "training_sets": list(training_sets), "budgets": list(budgets),
+        "test_set": test_set}, progress=progress)
     return output, seconds
 
 

@@ -14,7 +14,7 @@ import math
 import pandas as pd
 from IPython.display import Markdown
 
-from grainlib.learn import segment
+from grainlib.learn import recipes, segment
 
 
 def show(sentences: list[str]) -> Markdown:
@@ -231,8 +231,6 @@ def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
             continue
         n = int(rows["n_seeds"].max())
         best = others.iloc[0]
-        spread = (f"95 % interval {best['gain_map_ci_low']:+.3f} to "
-                  f"{best['gain_map_ci_high']:+.3f}" if n > 1 else "one seed: no interval")
         parts = []
         for word in ("helps", "hurts", "no detectable effect"):
             names = others[others["verdict"] == word]["training_set"].tolist()
@@ -241,8 +239,38 @@ def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
         sentences.append(
             f"Real_{fraction}%, {budget} ({n} seed{'s' if n > 1 else ''}): {baseline} alone "
             f"scores MAP {base['map_mean'].iloc[0]:.3f}; the best recipe is "
-            f"{best['training_set']}, {best['gain_map']:+.3f} ({spread}). Verdicts: "
+            f"{best['training_set']}, {best['gain_map']:+.3f} ({_interval(best)}). Verdicts: "
             + "; ".join(parts) + ".")
+    for fraction, rows in summary.groupby("fraction", sort=False):
+        sentences += _long_run_control(rows, fraction, baseline)
     if not sentences:
         sentences.append(f"No fraction holds both {baseline} and another recipe yet.")
     return sentences
+
+
+def _long_run_control(rows: pd.DataFrame, fraction, baseline: str) -> list[str]:
+    """Where a fraction was run under ``epoch-rule`` and its control ``long-steps``: how
+    much of each mixed set's gain under the epoch rule the longer run explains."""
+    table = rows.set_index(["budget", "training_set"])
+    if not {("epoch-rule", baseline), ("long-steps", baseline)} <= set(table.index):
+        return []
+    short, long = (table.loc[(b, baseline), "map_mean"] for b in ("epoch-rule", "long-steps"))
+    sentences = [f"Real_{fraction}%, the epoch rule's control: trained as long as Mixed "
+                 f"(long-steps), {baseline} alone scores MAP {long:.3f} against {short:.3f} "
+                 f"in its short decaying run ({long - short:+.3f})."]
+    for name in rows["training_set"].unique():
+        if name in recipes.REAL_ONLY or ("long-steps", name) not in table.index \
+                or ("epoch-rule", name) not in table.index:
+            continue
+        epoch, control = table.loc[("epoch-rule", name)], table.loc[("long-steps", name)]
+        sentences.append(
+            f"{name}: {epoch['gain_map']:+.3f} over {baseline} under the epoch rule, "
+            f"{control['gain_map']:+.3f} ({_interval(control)}, {control['verdict']}) "
+            f"once {baseline} trains as long.")
+    return sentences
+
+
+def _interval(row) -> str:
+    if math.isnan(row["gain_map_ci_low"]):
+        return "one seed: no interval"
+    return f"95 % interval {row['gain_map_ci_low']:+.3f} to {row['gain_map_ci_high']:+.3f}"
