@@ -25,7 +25,7 @@ def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: s
     """MAP gain over ``baseline`` (the paired mean over seeds, bars: its interval), one
     panel per budget, training sets down the side in :data:`grainlib.learn.recipes.ARMS`'
     order, one marker per real fraction, coloured by verdict; the panels in
-    :data:`grainlib.learn.recipes.BUDGETS`' order.
+    :data:`grainlib.learn.recipes.BUDGETS`' order, on one gain scale.
 
     Parameters
     ----------
@@ -37,7 +37,7 @@ def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: s
     arms = _in_order(set(summary["training_set"]) - {baseline}, recipes.ARMS)
     fractions = sorted(summary["fraction"].unique())
     fig, axes = plt.subplots(1, len(budgets), figsize=(4.6 * len(budgets), 0.5 * len(arms) + 1.6),
-                             sharey=True, squeeze=False)
+                             sharex=True, sharey=True, squeeze=False)
     markers = dict(zip(fractions, "osD^vP*X"))
     offsets = dict(zip(fractions, np.linspace(-0.25, 0.25, len(fractions))
                        if len(fractions) > 1 else [0.0]))
