@@ -14,9 +14,9 @@ and scores them on the real patches of each test set
 ``runs/<profile>/scores/augmentation-<fraction>-seed<seed>[-unseen].csv``); under
 ``equal-steps`` the paper's four training sets are chapter 04's U-Nets, so a run the main
 sweep finished trains only the five new ones. Then chapter 07 is executed with every
-fraction, seed, budget and training set, once per test set, into ``runs/<profile>/sweep/07_augmentation[_unseen].ipynb``;
-it re-reads the stored scores and writes ``augmentation_<n>seeds[_unseen].*`` into the
-profile's figures folder.
+fraction, seed, budget and training set, once per test set, into
+``runs/<profile>/sweep/07_augmentation[_unseen].ipynb``; it re-reads the stored scores and
+writes ``augmentation_<n>seeds[_unseen].*`` into the profile's figures folder.
 
 Resuming. Every generator, U-Net and score table is stored by fingerprint, so a run whose
 models and scores are there only re-reads them (seconds), a training killed half-way
