@@ -322,6 +322,8 @@ def test_the_gain_figure_and_the_findings_follow_the_numbers():
     panels = gains.gain_plot(both).axes
     assert [ax.get_title() for ax in panels] == ["equal-steps", "epoch-rule"]
     assert panels[0].get_xlim() == panels[1].get_xlim()  # one scale to compare budgets on
+    assert [line.split(" (")[0] for line in findings.augmentation(both)] == [
+        "Real_5%, equal-steps", "Real_5%, epoch-rule"]  # the budgets' order, not the table's
 
     # the epoch rule's control: real alone trained long gains 0.04, real+synthetic's gain
     # shrinks by as much

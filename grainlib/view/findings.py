@@ -221,10 +221,13 @@ def tables(verdicts: pd.DataFrame) -> list[str]:
 
 
 def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
-    """Chapter 07: per budget and fraction, which recipes help, which hurt, which show no
-    detectable effect over ``baseline``, from :func:`grainlib.score.paired.summary`."""
+    """Chapter 07: per budget (in :data:`grainlib.learn.recipes.BUDGETS`' order) and
+    fraction, which recipes help, which hurt, which show no detectable effect over
+    ``baseline``, from :func:`grainlib.score.paired.summary`."""
     sentences = []
-    for (budget, fraction), rows in summary.groupby(["budget", "fraction"], sort=False):
+    in_budget_order = summary.sort_values(
+        "budget", key=lambda budgets: budgets.map(recipes.BUDGETS.index), kind="stable")
+    for (budget, fraction), rows in in_budget_order.groupby(["budget", "fraction"], sort=False):
         base = rows[rows["training_set"] == baseline]
         others = rows[rows["training_set"] != baseline].sort_values("gain_map", ascending=False)
         if base.empty or others.empty:
