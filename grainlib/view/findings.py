@@ -15,6 +15,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 from grainlib.learn import recipes, segment
+from grainlib.view import gains
 
 
 def show(sentences: list[str]) -> Markdown:
@@ -225,9 +226,19 @@ def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
     fraction, which recipes help, which hurt, which show no detectable effect over
     ``baseline``, from :func:`grainlib.score.paired.summary`."""
     sentences = []
-    in_budget_order = summary.sort_values(
-        "budget", key=lambda budgets: budgets.map(recipes.BUDGETS.index), kind="stable")
-    for (budget, fraction), rows in in_budget_order.groupby(["budget", "fraction"], sort=False):
+    for budget in gains.in_order(set(summary["budget"]), recipes.BUDGETS):
+        sentences += _verdicts(summary[summary["budget"] == budget], budget, baseline)
+    for fraction, rows in summary.groupby("fraction", sort=False):
+        sentences += _long_run_control(rows, fraction, baseline)
+    if not sentences:
+        sentences.append(f"No fraction holds both {baseline} and another recipe yet.")
+    return sentences
+
+
+def _verdicts(summary: pd.DataFrame, budget: str, baseline: str) -> list[str]:
+    """One budget's sentence per fraction: the baseline, the best recipe, the verdicts."""
+    sentences = []
+    for fraction, rows in summary.groupby("fraction", sort=False):
         base = rows[rows["training_set"] == baseline]
         others = rows[rows["training_set"] != baseline].sort_values("gain_map", ascending=False)
         if base.empty or others.empty:
@@ -244,10 +255,6 @@ def augmentation(summary: pd.DataFrame, baseline: str = "real") -> list[str]:
             f"scores MAP {base['map_mean'].iloc[0]:.3f}; the best recipe is "
             f"{best['training_set']}, {best['gain_map']:+.3f} ({_interval(best)}). Verdicts: "
             + "; ".join(parts) + ".")
-    for fraction, rows in summary.groupby("fraction", sort=False):
-        sentences += _long_run_control(rows, fraction, baseline)
-    if not sentences:
-        sentences.append(f"No fraction holds both {baseline} and another recipe yet.")
     return sentences
 
 

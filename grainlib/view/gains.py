@@ -15,7 +15,7 @@ VERDICT_COLOURS = {"helps": "tab:green", "hurts": "tab:red",
                    "no detectable effect": "tab:grey", "baseline": "black"}
 
 
-def _in_order(names, known) -> list:
+def in_order(names, known) -> list:
     """``names`` in ``known``'s order, any others after them alphabetically."""
     known = list(known)
     return sorted(names, key=lambda name: (known.index(name) if name in known else len(known), name))
@@ -33,8 +33,8 @@ def gain_plot(summary: pd.DataFrame, baseline: str = "real", path=None, title: s
     baseline : the training set the gains are measured from (drawn as the zero line).
     path : where to save the figure (PNG), or None.
     """
-    budgets = _in_order(set(summary["budget"]), recipes.BUDGETS)
-    arms = _in_order(set(summary["training_set"]) - {baseline}, recipes.ARMS)
+    budgets = in_order(set(summary["budget"]), recipes.BUDGETS)
+    arms = in_order(set(summary["training_set"]) - {baseline}, recipes.ARMS)
     fractions = sorted(summary["fraction"].unique())
     fig, axes = plt.subplots(1, len(budgets), figsize=(4.6 * len(budgets), 0.5 * len(arms) + 1.6),
                              sharex=True, sharey=True, squeeze=False)
