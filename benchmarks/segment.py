@@ -25,7 +25,7 @@ from scipy.spatial import cKDTree
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from grainlib.core import config, grains  # noqa: E402
-from grainlib.learn import segment  # noqa: E402
+from grainlib.learn import postprocess, segment  # noqa: E402
 from grainlib.learn.nets import SegmentationUNet  # noqa: E402
 
 SIDE = 400
@@ -58,8 +58,8 @@ def postprocess_seconds(rng, repeats):
     times = {}
     for how in ("threshold", "watershed"):
         times[how] = median_seconds(
-            lambda: grains.boundaries(segment.grain_ids(prob, how, threshold=0.5)), repeats)
-        found = segment.grain_ids(prob, how, threshold=0.5).max()
+            lambda: grains.boundaries(postprocess.grain_ids(prob, how, threshold=0.5)), repeats)
+        found = postprocess.grain_ids(prob, how, threshold=0.5).max()
         print(f"post-processing {how:<9}: {times[how]:.3f} s per {SIDE} x {SIDE} map "
               f"({found} grains found of 60)")
     return times

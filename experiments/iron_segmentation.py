@@ -33,6 +33,7 @@ import torch
 from grainlib.core import config, grains
 from grainlib.data import datasets, patches
 from grainlib.learn import segment
+from grainlib.learn.postprocess import grain_ids
 from grainlib.score import baselines, evaluate, metrics
 
 
@@ -82,7 +83,7 @@ def validate(cfg, data, steps, folder):
         model = _validation_model(cfg, fit, folder, rate, n, flips)
         prob = segment.probability(model, held.images)
         for postprocess, threshold, depth in POSTPROCESS_GRID:
-            preds = [grains.boundaries(segment.grain_ids(p, postprocess, threshold, depth),
+            preds = [grains.boundaries(grain_ids(p, postprocess, threshold, depth),
                                        cfg["data"]["boundary_width"]) for p in prob]
             rows.append(("U-Net", rate, n, flips, postprocess, threshold, depth,
                          *_mean_scores(preds, held.boundaries)))
@@ -180,7 +181,7 @@ def postprocess_choice(cfg, folds):
     for postprocess, threshold, depth in POSTPROCESS_GRID:
         row = {"postprocess": postprocess, "threshold": threshold, "marker_depth": depth}
         for section, (prob, truths) in folds.items():
-            preds = [grains.boundaries(segment.grain_ids(p, postprocess, threshold, depth),
+            preds = [grains.boundaries(grain_ids(p, postprocess, threshold, depth),
                                        cfg["data"]["boundary_width"]) for p in prob]
             row[f"{section:03d}"] = _mean_scores(preds, truths)[0]
         row["mean"] = round(float(np.mean([row[f"{k:03d}"] for k in folds])), 3)

@@ -142,8 +142,10 @@ def test_the_shipped_file_is_small_and_its_record_describes_it(record, shipped, 
     # the profile's validated settings, unchanged but for the device; the keys added after
     # it was made (chapter 07's) at values that train as it was trained
     expected = {**profile["segment"], "augment": True, "device": "cpu"}
-    added = {k: expected.pop(k) for k in ("lr_decay_every", "lr_decay_factor", "pretrain_share")}
+    added = {k: expected.pop(k) for k in ("lr_decay_every", "lr_decay_factor", "pretrain_share",
+                                          "lr_schedule", "warmup_steps", "precision")}
     assert expected == shipped.params and added["lr_decay_every"] == 0
+    assert added["lr_schedule"] == "constant" and added["precision"] == "float32"
     held = record["scores"]["held_out"]
     assert held["section"] == IRON.held_out and IRON.held_out not in held["trained_on"]
     assert set(held["methods"]) == {"U-Net", "OTSU", "Canny", "Watershed", "K-Means"}

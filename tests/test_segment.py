@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from grainlib.core import config, grains
-from grainlib.learn import segment
+from grainlib.learn import postprocess, segment
 from grainlib.score import metrics
 
 from conftest import voronoi_labels
@@ -56,22 +56,22 @@ def test_predict_follows_the_label_convention():
     ids = voronoi_labels((40, 40), 7, 3)
     truth = grains.boundaries(ids)
     for how in ("threshold", "watershed"):
-        found = segment.grain_ids(truth.astype(np.float32), how, min_grain=0)
+        found = postprocess.grain_ids(truth.astype(np.float32), how, min_grain=0)
         assert found.max() == ids.max() + 1, how
         redrawn = grains.boundaries(found)
         assert (redrawn != truth).sum() <= 0.05 * truth.sum(), how
         assert metrics.map_score(redrawn, truth) == 1.0, how
     with pytest.raises(ValueError, match="postprocess"):
-        segment.grain_ids(truth.astype(np.float32), "magic")
+        postprocess.grain_ids(truth.astype(np.float32), "magic")
 
 
 def test_grain_ids_are_numbered_without_gaps():
     # grains of 6, 27, 60, 4 and 18 px; the two small ones dropped: ids 1..3 remain
     prob = np.zeros((12, 12), np.float32)
     prob[:, 3] = prob[2, :3] = prob[:, 9] = prob[2, 10:] = 1
-    found = segment.grain_ids(prob, "threshold", min_grain=7)
+    found = postprocess.grain_ids(prob, "threshold", min_grain=7)
     assert set(np.unique(found)) == {1, 2, 3} and found.dtype == np.int32
-    assert len(np.unique(segment.grain_ids(prob, "threshold", min_grain=0))) == 5
+    assert len(np.unique(postprocess.grain_ids(prob, "threshold", min_grain=0))) == 5
 
 
 def test_mixed_batches_are_half_real_half_synthetic(monkeypatch):

@@ -160,13 +160,14 @@ AUTHORS = {**TINY, "variant": "authors"}
 
 
 # Each profile's transfer section before the profiles took the authors' variant.
-OURS_BEFORE = {
+OURS_BEFORE = {  # and every network in float32, as all were before transfer.precision
     "demo": {"transfer.variant": "ours", "transfer.steps": 300, "transfer.batch_size": 8,
-             "transfer.crop": 48},
-    "smoke": {"transfer.variant": "ours"},
+             "transfer.crop": 48, "transfer.precision": "float32"},
+    "smoke": {"transfer.variant": "ours", "transfer.precision": "float32"},
     "iron-sections": {"transfer.variant": "ours", "transfer.steps": 2000,
-                      "transfer.batch_size": 8, "transfer.crop": 64},
-    "paper": {"transfer.variant": "ours", "transfer.steps": 300},
+                      "transfer.batch_size": 8, "transfer.crop": 64,
+                      "transfer.precision": "float32"},
+    "paper": {"transfer.variant": "ours", "transfer.steps": 300, "transfer.precision": "float32"},
 }
 
 

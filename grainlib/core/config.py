@@ -137,6 +137,14 @@ def _baseline_steps(smooth, background_size, marker_depth, merge_below, min_grai
     return {key: param for key, param in steps.items() if param.default is not None}
 
 
+def _precision() -> Param:
+    return choice("auto", ("auto", "float32", "bfloat16", "float16"),
+                  "Numeric precision (grainlib.learn.precision): float32, or bfloat16 / "
+                  "float16 autocast with channels-last memory; auto: bfloat16 where the "
+                  "device has it (CPU: AVX512-BF16), float16 on older CUDA devices, else "
+                  "float32. float32 gives the networks trained before this key existed.")
+
+
 SCHEMA: dict[str, Any] = {
     "description": text("", "One line saying what the profile is for."),
     "seed": integer(0, "Seed of every random choice in the run.", lo=0),
@@ -308,6 +316,7 @@ SCHEMA: dict[str, Any] = {
         "augment": boolean(True, "Random flips and 90-degree rotations of label and image "
                            "together."),
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
+        "precision": _precision(),
         "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
     "segment": {  # the segmentation U-Net (grainlib.learn.segment); defaults: the demo's CPU size
@@ -329,6 +338,12 @@ SCHEMA: dict[str, Any] = {
                                   "10 epochs, chapter 07's epoch rule).", lo=0),
         "lr_decay_factor": number(0.8, "See lr_decay_every (the authors' script: 0.8).",
                                   lo=0, hi=1),
+        "lr_schedule": choice("constant", ("constant", "cosine"),
+                              "constant (or lr_decay_every's steps), or cosine: after "
+                              "warmup_steps of linear warm-up, lr follows half a cosine "
+                              "down to 0 at the last step."),
+        "warmup_steps": integer(0, "Steps of linear warm-up from lr / warmup_steps to lr "
+                                "(cosine schedule).", lo=0),
         "pretrain_share": number(0.5, "Training set synthetic>real: share of the steps spent "
                                  "on the synthetic images before the real ones.", lo=0, hi=1),
         "postprocess": choice("threshold", ("threshold", "watershed"),
@@ -346,6 +361,7 @@ SCHEMA: dict[str, Any] = {
                               "(grains.boundaries); build uses data.boundary_width.",
                               lo=1, hi=8),
         "device": text("auto", "Torch device: auto (CUDA when present), cpu, cuda, cuda:1 ..."),
+        "precision": _precision(),
         "checkpoint_every": number(60.0, "Seconds between training checkpoints.", lo=0),
     },
     "sweep": {  # python -m grainlib sweep (run.sweep): chapters 03-05 per fraction and seed

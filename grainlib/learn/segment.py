@@ -6,47 +6,18 @@ Training (docs/method.md section 5): :class:`grainlib.learn.nets.SegmentationUNe
 per pixel (grain, boundary), cross-entropy weighted grain : boundary = 1 :
 ``boundary_weight`` (the authors' code: 20); inputs scaled to [0, 1] and standardised
 with the mean and standard deviation of the training images (kept with the model); Adam
-at a constant learning rate (1e-4) for a fixed number of steps; mini-batches of
-``batch_size`` patches, half real and half synthetic (or simulated) when two sets are
-mixed; random crops of ``crop`` pixels (whole patches in the paper); no flips or
-rotations unless ``augment``.
+at a constant learning rate (1e-4) for a fixed number of steps (or the epoch rule's step
+decay, or warm-up then cosine: ``lr_schedule``); mini-batches of ``batch_size`` patches,
+half real and half synthetic (or simulated) when two sets are mixed; random crops of
+``crop`` pixels (whole patches in the paper); no flips or rotations unless ``augment``.
+``precision`` picks float32 or the fast path, bfloat16 autocast with channels-last memory
+(:mod:`grainlib.learn.precision`; docs/method.md section 5b).
 
-Prediction (:func:`predict`): the boundary probability (:func:`probability`) is turned
-into grains and the grains into a boundary map with :func:`grainlib.core.grains.boundaries`,
-so a prediction has exactly the convention of the labels. Two ways
-(``postprocess``):
-
-- ``"threshold"`` (default): boundary where the probability exceeds ``threshold``; the
-  4-connected regions left are the grains; grains below ``min_grain`` pixels are
-  dropped and every pixel joins its nearest grain;
-- ``"watershed"``: one marker per grain core (h-maxima, depth
-  ``marker_depth``, of the distance to the thresholded boundaries,
-  :func:`grainlib.core.grains.cores`), then a watershed of the probability from those
-  markers; gaps in a faint boundary no longer merge two grains, and spurs that split
-  no core vanish.
-
-Which is better was measured on 48 of the demo's real *training* patches (128 x 128, never
-the test patches) with a U-Net trained on Real_100% (600 steps, crops of 64, boundary
-weight 20, seed 0); mean MAP / ARI (:data:`POSTPROCESS_MAP`):
-
-=========================================  =====  =====
-threshold 0.3                              0.303  0.609
-threshold 0.5                              0.503  0.782
-threshold 0.7                              0.564  0.809
-watershed, threshold 0.5, marker_depth 0   0.508  0.856
-watershed, threshold 0.5, marker_depth 1   0.330  0.742
-watershed, threshold 0.5, marker_depth 2   0.474  0.814
-watershed, threshold 0.7, marker_depth 1   0.482  0.822
-=========================================  =====  =====
-
-The weighted loss makes thick, confident boundaries; a high threshold thins them and
-keeps grain cores apart, so the plain threshold at 0.7 is the default (the watershed
-scores a higher ARI, for MAP it over-segments). On real iron the watershed wins, chosen
-without the test section (``experiments/iron_segmentation.py validate`` and ``crossval``):
-on section 005 it scores MAP 0.55-0.58 where plain thresholds score 0.53-0.56, and on the
-four leave-one-out folds whose held-out section is not the test one, threshold 0.95 with
-cores of depth 4 scores 0.670 on average (0.98: 0.648), so the ``iron-sections`` profile
-uses it (its comments give the whole comparison).
+Prediction (:func:`predict`): the boundary probability (:func:`probability`) is closed
+into grains by :func:`grainlib.learn.postprocess.grain_ids` (threshold or watershed, and
+how each was chosen) and the grains redrawn as a boundary map with
+:func:`grainlib.core.grains.boundaries`, so a prediction has exactly the convention of the
+labels.
 
 >>> model = train((images, boundaries), params={"steps": 200})   # doctest: +SKIP
 >>> predicted = predict(model, test_images)                       # doctest: +SKIP
@@ -61,22 +32,19 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from skimage.measure import label as _connected
-from skimage.segmentation import expand_labels, relabel_sequential
-from skimage.segmentation import watershed as _watershed
 
 from grainlib.core import config, grains
 from grainlib.core.store import data_digest, fingerprint
 from grainlib.data import datasets
 from grainlib.learn import augment as augment_batch
-from grainlib.learn import training, transfer
+from grainlib.learn import precision as amp
+from grainlib.learn import tiles, training, transfer
 from grainlib.learn.nets import SegmentationUNet, crop_to, pad_to_multiple
+from grainlib.learn.postprocess import POSTPROCESS_KEYS, grain_ids
 
 VERSION = 1  # bump when training or prediction changes what a given seed produces
 KIND = "grainlib.segment.Segmenter"  # the model files' format tag, not a module path
 _ARCHITECTURE = ("width", "depth")
-# Parameters that change only how probabilities become boundaries, not the weights.
-POSTPROCESS_KEYS = ("postprocess", "threshold", "marker_depth", "min_grain", "line_width")
 
 TRAINING_SETS = {
     "real": "Real_X%: the real training patches of the fraction X",
@@ -88,14 +56,6 @@ TRAINING_SETS = {
     "real+flips": "Real_X% with random flips and 90-degree rotations",
 }
 """The training sets :func:`build` knows, by name, with the paper's names."""
-
-POSTPROCESS_MAP = {("threshold", 0.3, 0): 0.303, ("threshold", 0.5, 0): 0.503,
-                   ("threshold", 0.7, 0): 0.564, ("watershed", 0.5, 0): 0.508,
-                   ("watershed", 0.5, 1): 0.330, ("watershed", 0.5, 2): 0.474,
-                   ("watershed", 0.7, 1): 0.482}
-"""Mean MAP on 48 demo training patches by (postprocess, threshold, marker_depth); see
-the module docstring."""
-
 
 @dataclass
 class Segmenter:
@@ -110,6 +70,8 @@ class Segmenter:
     mean, std : input standardisation: grey levels / 255, minus ``mean``, over ``std``
         (the training images' statistics).
     trained_now : True when :func:`build` trained it rather than read it back (not stored).
+    snapshots : {step: state dict} of the weights kept during training (:func:`train`'s
+        ``snapshots``; not stored), read back with :func:`at_step`.
     """
 
     net: SegmentationUNet
@@ -118,6 +80,7 @@ class Segmenter:
     mean: float = 0.5
     std: float = 0.25
     trained_now: bool = False
+    snapshots: dict = field(default_factory=dict)
 
     @property
     def steps(self) -> int:
@@ -128,12 +91,14 @@ class Segmenter:
         return training.elapsed(self.history)
 
 
-def _net(params) -> SegmentationUNet:
+def network(params) -> SegmentationUNet:
+    """A fresh U-Net of the architecture in ``params`` (its ``width`` and ``depth``)."""
     return SegmentationUNet(**{key: params[key] for key in _ARCHITECTURE})
 
 
-def _inputs(images: np.ndarray, mean: float, std: float, device) -> torch.Tensor:
-    """uint8 (B, H, W) -> standardised float (B, 1, H, W)."""
+def standardised(images: np.ndarray, mean: float, std: float, device) -> torch.Tensor:
+    """The network's input: uint8 (B, H, W) -> float32 (B, 1, H, W), grey levels / 255
+    minus ``mean``, over ``std``, on ``device``."""
     x = (images.astype(np.float32) / 255.0 - mean) / std
     return torch.from_numpy(x)[:, None].to(device)
 
@@ -201,7 +166,7 @@ def training_batch(rng: np.random.Generator, sets, batch_size: int, crop: int | 
 
 def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = True,
           checkpoint=None, callback=None, augment: bool | str | None = None,
-          init: Segmenter | None = None) -> Segmenter:
+          init: Segmenter | None = None, snapshots=()) -> Segmenter:
     """Train the segmentation U-Net.
 
     Parameters
@@ -222,6 +187,9 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         90-degree rotations) or ``"classical"`` (:func:`grainlib.learn.augment.classical`).
     init : a trained U-Net of the same architecture to start from (its weights and input
         standardisation; fine-tuning), instead of fresh weights.
+    snapshots : step counts (1 .. steps) after which to keep a copy of the weights (one
+        training read at several budgets, :func:`at_step`; the learning rate follows the
+        schedule of the whole training). Not kept across a resumed checkpoint.
 
     Returns
     -------
@@ -235,10 +203,12 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
     if augment is not None:
         params["augment"] = augment if augment == "classical" else bool(augment)
     device = training.resolve_device(params["device"])
+    numeric = params["precision"] = amp.resolve(params["precision"], device)
     torch.manual_seed(seed)
-    net = _net(params).to(device)
+    net = network(params).to(device)
     if init is not None:
         net.load_state_dict(init.net.state_dict())
+    net = amp.layout(net, numeric)
     smallest = min(min(images.shape[1:]) for images, _ in sets)
     crop = params["crop"] if params["crop"] and params["crop"] < smallest else None
     if crop and crop % net.multiple:
@@ -254,24 +224,38 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         pixels = np.concatenate([im.ravel() for im, _ in sets]).astype(np.float64) / 255.0
         mean, std = float(pixels.mean()), float(max(pixels.std(), 1e-3))
         del pixels
-    optimizer = torch.optim.Adam(net.parameters(), lr=params["lr"])
+    snapshots, kept = {int(s) for s in snapshots}, {}
+    if snapshots and not 1 <= min(snapshots) <= max(snapshots) <= params["steps"]:
+        raise ValueError(f"snapshots must be step counts in 1..{params['steps']}, "
+                         f"got {sorted(snapshots)}")
+    cosine = params["lr_schedule"] == "cosine"
+    if cosine and params["lr_decay_every"]:
+        raise ValueError("segment.lr_schedule cosine and segment.lr_decay_every "
+                         f"{params['lr_decay_every']} are two schedules; set one")
+    optimizer = torch.optim.Adam(net.parameters(), lr=params["lr"], **amp.adam_options(numeric))
+    scaler = amp.grad_scaler(numeric, device)
     weight = torch.tensor([1.0, params["boundary_weight"]], device=device)
     started, offset = time.perf_counter(), [0.0]
 
     def step(i, rng):
         image, label, _ = training_batch(rng, sets, params["batch_size"], crop,
                                          params["augment"])
-        if params["lr_decay_every"]:
+        if params["lr_decay_every"] or cosine:
+            factor = (training.cosine_factor(i, params["steps"], params["warmup_steps"])
+                      if cosine else params["lr_decay_factor"] ** (i // params["lr_decay_every"]))
             for group in optimizer.param_groups:
-                group["lr"] = params["lr"] * params["lr_decay_factor"] ** (
-                    i // params["lr_decay_every"])
-        x, size = pad_to_multiple(_inputs(image, mean, std, device), net.multiple)
+                group["lr"] = params["lr"] * factor
+        x, size = pad_to_multiple(standardised(image, mean, std, device), net.multiple)
         target = torch.from_numpy(label.astype(np.int64)).to(device)
-        logits = crop_to(net(x), size)
-        loss = F.cross_entropy(logits, target, weight=weight)
+        with amp.autocast(numeric, device):
+            logits = crop_to(net(amp.layout(x, numeric)), size)
+        loss = F.cross_entropy(logits.float(), target, weight=weight)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        if i + 1 in snapshots:
+            kept[i + 1] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
         return {"loss": loss.item(), "seconds": offset[0] + time.perf_counter() - started}
 
     store = None
@@ -286,10 +270,23 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
             offset[0] = float(state["history"]["seconds"][-1])
     net.train()
     history = training.run_steps(
-        step, params["steps"], modules={"net": net}, optimizers={"net": optimizer},
+        step, params["steps"], modules={"net": net},
+        optimizers={"net": optimizer, **amp.scaler_state(scaler)},
         seed=seed, checkpoint=store, checkpoint_every=params["checkpoint_every"],
         progress=progress, desc="U-Net", callback=callback)
-    return Segmenter(net.eval(), params, history, mean, std)
+    return Segmenter(net.eval(), params, history, mean, std, snapshots=kept)
+
+
+def at_step(model: Segmenter, step: int) -> Segmenter:
+    """The U-Net as it was after ``step`` steps, from ``model.snapshots``; its history cut
+    there."""
+    if step not in model.snapshots:
+        raise KeyError(f"no snapshot at step {step}; kept: {sorted(model.snapshots)}")
+    net = network(model.params)
+    net.load_state_dict(model.snapshots[step])
+    return Segmenter(net.eval(), dict(model.params),
+                     {k: list(v[:step]) for k, v in model.history.items()}, model.mean,
+                     model.std)
 
 
 def weights_digest(model: Segmenter) -> str:
@@ -300,14 +297,19 @@ def weights_digest(model: Segmenter) -> str:
 
 def _trained_params(params: dict) -> dict:
     """The parameters that change the weights (not where, how often it saves, or how
-    probabilities become boundaries); the learning-rate decay only when on and
+    probabilities become boundaries); the learning-rate decay only when on,
     ``pretrain_share`` never (it splits a training in two, see
-    :mod:`grainlib.learn.recipes`), so U-Nets stored before these keys keep their
-    fingerprints."""
+    :mod:`grainlib.learn.recipes`), the cosine schedule's keys only when it is on and the
+    precision as it resolves on the training device, only when not float32, so U-Nets
+    stored before these keys keep their fingerprints."""
     decay = ("lr_decay_every", "lr_decay_factor")
-    return {k: v for k, v in params.items()
-            if k not in ("device", "checkpoint_every", "pretrain_share", *POSTPROCESS_KEYS)
-            and not (k in decay and not params.get("lr_decay_every"))}
+    cosine = ("lr_schedule", "warmup_steps")
+    trained = {k: v for k, v in params.items()
+               if k not in ("device", "checkpoint_every", "pretrain_share", "precision",
+                            *POSTPROCESS_KEYS)
+               and not (k in decay and not params.get("lr_decay_every"))
+               and not (k in cosine and params.get("lr_schedule", "constant") == "constant")}
+    return {**trained, **amp.fingerprint_entry(params)}
 
 
 def _as_stack(images, name="images") -> tuple[np.ndarray, bool]:
@@ -317,16 +319,31 @@ def _as_stack(images, name="images") -> tuple[np.ndarray, bool]:
     return stack, single
 
 
-def probability(model: Segmenter, images, batch_size: int = 16,
-                device: str = "auto") -> np.ndarray:
+WHOLE = 1024 * 1024
+"""The largest image, in pixels, that :func:`probability` runs in one pass; larger ones go
+in tiles, one image at a time."""
+TILE, MARGIN = 32, 8
+"""The tiles, in multiples of the U-Net's downsampling (2**depth; depth 4: cores of 512 px
+with 128 px of context, :mod:`grainlib.learn.tiles`): a 2400 x 2400 micrograph then needs
+about a tenth of the memory of one pass. At that context the tiled probability of a
+depth-4 U-Net is the one-pass one to float rounding, seams included (within 1e-6,
+tests/test_tiles.py)."""
+
+
+def probability(model: Segmenter, images, batch_size: int = 16, device: str = "auto",
+                precision: str | None = None) -> np.ndarray:
     """Boundary probability of micrographs, at their native resolution.
 
     Parameters
     ----------
     model : a trained :class:`Segmenter`.
-    images : (N, H, W) or (H, W) uint8 micrographs, any H, W (padded internally).
+    images : (N, H, W) or (H, W) uint8 micrographs, any H, W (padded internally). Images
+        over :data:`WHOLE` pixels go one at a time, in overlapping tiles
+        (:func:`grainlib.learn.tiles.apply`, :data:`TILE`), so that memory stays bounded.
     batch_size : images per forward pass.
     device : torch device ("auto": CUDA when present).
+    precision : numeric precision (:mod:`grainlib.learn.precision`); None:
+        :func:`grainlib.learn.precision.inference` of the model's.
 
     Returns
     -------
@@ -337,59 +354,25 @@ def probability(model: Segmenter, images, batch_size: int = 16,
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     device = training.resolve_device(device)
-    net = model.net.to(device).eval()
-    out = np.empty(stack.shape, np.float32)
-    with torch.no_grad():
-        for start in range(0, len(stack), batch_size):
-            x, size = pad_to_multiple(_inputs(stack[start:start + batch_size], model.mean,
-                                              model.std, device), net.multiple)
+    numeric = amp.resolve(precision or amp.inference(model.params), device)
+    net = amp.layout(model.net.to(device).eval(), numeric)
+
+    def boundary(x):  # (B, 1, h, w) standardised -> (B, 1, h, w) float32 probability
+        x, size = pad_to_multiple(amp.layout(x, numeric), net.multiple)
+        with amp.autocast(numeric, device):
             logits = crop_to(net(x), size)
-            out[start:start + batch_size] = torch.softmax(logits, 1)[:, 1].cpu().numpy()
+        return torch.softmax(logits.float(), 1)[:, 1:]
+
+    large = stack.shape[1] * stack.shape[2] > WHOLE
+    step = 1 if large else batch_size
+    out = np.empty(stack.shape, np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(stack), step):
+            x = standardised(stack[start:start + step], model.mean, model.std, device)
+            y = (tiles.apply(boundary, x, TILE * net.multiple, MARGIN * net.multiple,
+                             net.multiple) if large else boundary(x))
+            out[start:start + step] = y[:, 0].cpu().numpy()
     return out[0] if single else out
-
-
-def _fill(grain_ids: np.ndarray, min_grain: int) -> np.ndarray:
-    """Drop grains below ``min_grain`` pixels; every unassigned pixel (0) joins its
-    nearest grain. (H, W) int -> (H, W) int32 ids 1..K, > 0 everywhere (or all 0: no
-    grain), renumbered in order so that dropped grains leave no gaps."""
-    if min_grain > 0:
-        sizes = np.bincount(grain_ids.ravel())
-        grain_ids = np.where(sizes[grain_ids] < min_grain, 0, grain_ids)
-    if grain_ids.max() == 0:
-        return np.zeros(grain_ids.shape, np.int32)
-    grain_ids = relabel_sequential(grain_ids)[0]
-    return expand_labels(grain_ids, distance=sum(grain_ids.shape)).astype(np.int32)
-
-
-def grain_ids(prob: np.ndarray, postprocess: str = "threshold", threshold: float = 0.7,
-              marker_depth: float = 0.0, min_grain: int = 10) -> np.ndarray:
-    """Grains of one boundary-probability map (see the module docstring).
-
-    Parameters
-    ----------
-    prob : (H, W) float boundary probability.
-    postprocess : "watershed" or "threshold".
-    threshold, marker_depth, min_grain : see ``python -m grainlib config --schema``.
-
-    Returns
-    -------
-    (H, W) int32 grain ids, 1..K, every pixel in a grain; all 0 when no grain is found.
-    """
-
-    prob = np.asarray(prob, np.float32)
-    if prob.ndim != 2:
-        raise ValueError(f"prob must be one (H, W) map, got shape {prob.shape}")
-    inside = prob <= threshold
-    if postprocess == "threshold":
-        ids = _connected(inside, connectivity=1)
-    elif postprocess == "watershed":
-        markers = grains.cores(inside, marker_depth)
-        if markers.max() == 0:
-            return np.zeros(prob.shape, np.int32)
-        ids = _watershed(prob, markers)
-    else:
-        raise ValueError(f"postprocess must be 'watershed' or 'threshold', got {postprocess!r}")
-    return _fill(ids, min_grain)
 
 
 def predict(model: Segmenter, images, batch_size: int = 16, device: str = "auto",
@@ -439,7 +422,7 @@ def save(model: Segmenter, path, extra: dict | None = None) -> Path:
 def load(path) -> Segmenter:
     """Read a U-Net written by :func:`save`."""
     state = training.read_model(path, KIND, "segmentation model")
-    net = _net(state["params"])
+    net = network(state["params"])
     net.load_state_dict(state["state"])
     return Segmenter(net.eval(), state["params"], state["history"], float(state["mean"]),
                      float(state["std"]))

@@ -114,6 +114,16 @@ def lr_factor(step: int, steps: int, decay_from: float) -> float:
     return 1.0 - (step - start) / max(steps - start, 1)
 
 
+def cosine_factor(step: int, steps: int, warmup: int = 0) -> float:
+    """Learning-rate multiplier of a warm-up then cosine schedule: (step + 1) / warmup for
+    the first ``warmup`` steps, then half a cosine from 1 down to 0 at the last step
+    (Loshchilov & Hutter, *SGDR*, ICLR 2017, without restarts)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    done = (step - warmup) / max(steps - warmup, 1)
+    return 0.5 * (1.0 + float(np.cos(np.pi * done)))
+
+
 def checkpoint_for(path, key: str) -> Path:
     """The checkpoint file of a store-backed training: ``<stem>.<key>.checkpoint.pt``
     beside the model file ``path``, one per fingerprint ``key``. Checkpoints left there by

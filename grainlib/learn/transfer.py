@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from grainlib.core import config
 from grainlib.core.store import Store, data_digest, fingerprint
 from grainlib.data import datasets
+from grainlib.learn import precision as amp
 from grainlib.learn import training
 from grainlib.learn.nets import (
     PatchDiscriminator,
@@ -151,6 +152,7 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     images, labels = training.check_pairs(images, labels, "real ")
     params = config.section("transfer", params)
     device = training.resolve_device(params["device"])
+    numeric = params["precision"] = amp.resolve(params["precision"], device)
     steps = steps_for(params, len(images))
     snapshots = sorted({int(s) for s in snapshots})
     if snapshots and not 1 <= snapshots[0] <= snapshots[-1] <= steps:
@@ -160,10 +162,12 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     discriminator = PatchDiscriminator(params["disc_width"], params["disc_layers"])
     if setting(params, "variant") == "authors":
         init_normal(discriminator)
-    generator, discriminator = generator.to(device), discriminator.to(device)
-    adam = dict(lr=params["lr"], betas=(params["beta1"], 0.999))
+    generator = amp.layout(generator.to(device), numeric)
+    discriminator = amp.layout(discriminator.to(device), numeric)
+    adam = dict(lr=params["lr"], betas=(params["beta1"], 0.999), **amp.adam_options(numeric))
     opt_g = torch.optim.Adam(generator.parameters(), **adam)
     opt_d = torch.optim.Adam(discriminator.parameters(), **adam)
+    scale_g, scale_d = amp.grad_scaler(numeric, device), amp.grad_scaler(numeric, device)
     gan = _gan_loss(setting(params, "gan_loss"))
     crop = params["crop"] if params["crop"] and params["crop"] < min(images.shape[1:]) else None
     if crop and crop % generator.multiple:
@@ -176,34 +180,42 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
         label, image = training.random_crop(rng, [labels[batch], images[batch]], crop)
         if params["augment"]:
             label, image = training.flip_rotate(rng, [label, image])
-        x, size = pad_to_multiple(_label_tensor(label, device), generator.multiple)
-        y = torch.from_numpy(training.to_unit(image))[:, None].to(device)
+        x, size = pad_to_multiple(amp.layout(_label_tensor(label, device), numeric),
+                                  generator.multiple)
+        y = amp.layout(torch.from_numpy(training.to_unit(image))[:, None].to(device), numeric)
         factor = training.lr_factor(i, steps, params["decay_from"])
         for optimizer in (opt_g, opt_d):
             for group in optimizer.param_groups:
                 group["lr"] = params["lr"] * factor
         x_real = crop_to(x, size)
-        fake = crop_to(generator(x), size)
+        with amp.autocast(numeric, device):
+            fake = crop_to(generator(x), size)
+
+        def judged(image):  # the discriminator's float32 logits of (label, image) pairs
+            with amp.autocast(numeric, device):
+                return discriminator(torch.cat([x_real, image], 1)).float()
 
         opt_d.zero_grad(set_to_none=True)
-        loss_d = 0.5 * (gan(discriminator(torch.cat([x_real, fake.detach()], 1)), False)
-                        + gan(discriminator(torch.cat([x_real, y], 1)), True))
-        loss_d.backward()
-        opt_d.step()
+        loss_d = 0.5 * (gan(judged(fake.detach()), False) + gan(judged(y), True))
+        scale_d.scale(loss_d).backward()
+        scale_d.step(opt_d)
+        scale_d.update()
 
         opt_g.zero_grad(set_to_none=True)
         discriminator.requires_grad_(False)
-        loss_gan = gan(discriminator(torch.cat([x_real, fake], 1)), True)
-        loss_l1 = F.l1_loss(fake, y)
+        loss_gan = gan(judged(fake), True)
+        loss_l1 = F.l1_loss(fake.float(), y)
         loss = loss_gan + params["l1_weight"] * loss_l1
         losses = {"D": loss_d.item(), "G_GAN": loss_gan.item(), "G_L1": loss_l1.item()}
         if params["texture_weight"]:
-            loss_texture = texture_loss(discriminator, x_real, fake, y)
+            with amp.autocast(numeric, device):
+                loss_texture = texture_loss(discriminator, x_real, fake, y).float()
             loss = loss + params["texture_weight"] * loss_texture
             losses["G_texture"] = loss_texture.item()
-        loss.backward()
+        scale_g.scale(loss).backward()
         discriminator.requires_grad_(True)
-        opt_g.step()
+        scale_g.step(opt_g)
+        scale_g.update()
         if i + 1 in snapshots:
             kept[i + 1] = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
         return {**losses, "seconds": offset[0] + time.perf_counter() - started}
@@ -220,7 +232,10 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     discriminator.train()
     history = training.run_steps(
         step, steps, modules={"generator": generator, "discriminator": discriminator},
-        optimizers={"generator": opt_g, "discriminator": opt_d}, seed=seed, checkpoint=store,
+        optimizers={"generator": opt_g, "discriminator": opt_d,
+                    **amp.scaler_state(scale_g, "generator_scaler"),
+                    **amp.scaler_state(scale_d, "discriminator_scaler")},
+        seed=seed, checkpoint=store,
         checkpoint_every=params["checkpoint_every"], progress=progress, desc="pix2pix",
         callback=callback)
     return StyleTransfer(generator.eval(), params, history, kept)
@@ -249,11 +264,13 @@ def at_step(model: StyleTransfer, step: int) -> StyleTransfer:
 def _trained_params(params: dict) -> dict:
     """The parameters that change what training produces (not where or how often it saves,
     nor how it generates), for fingerprints. ``gan_loss`` as it resolves; ``variant`` only
-    when not ``"ours"``, ``noise`` and ``texture_weight`` only when set: the generators
-    trained before these keys existed keep their fingerprint."""
+    when not ``"ours"``, ``noise`` and ``texture_weight`` only when set, the precision
+    only when it resolves to other than float32: the generators trained before these keys
+    existed keep their fingerprint."""
     trained = {k: v for k, v in params.items()
-               if k not in ("device", "checkpoint_every", "generation", "variant")
+               if k not in ("device", "checkpoint_every", "generation", "variant", "precision")
                and not (k in ("noise", "texture_weight") and not v)}
+    trained.update(amp.fingerprint_entry(params))
     trained["gan_loss"] = setting(params, "gan_loss")
     if setting(params, "variant") != "ours":
         trained["variant"] = setting(params, "variant")
@@ -261,7 +278,7 @@ def _trained_params(params: dict) -> dict:
 
 
 def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "auto",
-             mode: str | None = None, seed: int = 0) -> np.ndarray:
+             mode: str | None = None, seed: int = 0, precision: str | None = None) -> np.ndarray:
     """Synthetic micrographs of boundary maps.
 
     Parameters
@@ -277,6 +294,8 @@ def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "
         (``ours`` only) on, seeded by ``seed`` and the map's index. None: the model's
         ``generation`` parameter (:func:`setting`).
     seed : seed of the dropout in ``"train"`` mode and of the injected noise, per map.
+    precision : numeric precision (:mod:`grainlib.learn.precision`); None:
+        :func:`grainlib.learn.precision.inference` of the model's.
 
     Returns
     -------
@@ -293,7 +312,8 @@ def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "
     if mode not in ("eval", "train"):
         raise ValueError(f"mode must be 'eval' or 'train', got {mode!r}")
     device = training.resolve_device(device)
-    net = model.net.to(device).eval()
+    numeric = amp.resolve(precision or amp.inference(model.params), device)
+    net = amp.layout(model.net.to(device).eval(), numeric)
     if mode == "train":
         net = copy.deepcopy(net).train()
     seeded = mode == "train" or net.noise
@@ -305,9 +325,11 @@ def generate(model: StyleTransfer, labels, batch_size: int = 16, device: str = "
         for start in range(0, len(labels), batch_size):
             if seeded:
                 torch.manual_seed(int(np.random.SeedSequence([seed, start]).generate_state(1)[0]))
-            x, size = pad_to_multiple(_label_tensor(labels[start:start + batch_size], device),
-                                      net.multiple)
-            y = crop_to(net(x), size)[:, 0].cpu().numpy()
+            x, size = pad_to_multiple(
+                amp.layout(_label_tensor(labels[start:start + batch_size], device), numeric),
+                net.multiple)
+            with amp.autocast(numeric, device):
+                y = crop_to(net(x), size)[:, 0].float().cpu().numpy()
             out[start:start + batch_size] = training.from_unit(y)
     return out[0] if single else out
 

@@ -19,48 +19,81 @@ image, a chapter that fails) are reported as one line, ``error: ...``, naming th
 key or cell, with exit status 2 for usage and configuration errors and 1 for a run that
 failed; ``--debug`` adds the traceback.
 
-Adding a subcommand: write ``add_<name>(commands)``, which registers its parser with
-:func:`add_command` (a summary and an example for ``--help``) and its handler with
-``parser.set_defaults(handler=...)``, and append it to :data:`SUBCOMMANDS`. A handler takes
-the parsed arguments and raises on failure (:class:`CommandError`, ``ConfigError``,
+Adding a subcommand: write ``add_<name>(parser)``, which adds its options and its
+handler (``parser.set_defaults(handler=...)``), decorated with
+``@command(name, summary, example)`` (what ``--help`` shows). A handler takes the parsed
+arguments and raises on failure (``chapters.CommandError``, ``ConfigError``,
 ``SourceError``, ``OSError``, ...): :func:`main` turns the exception into the one line.
-A command that runs chapters calls :func:`load_profile` first, so that a bad profile or
-missing data stop it before any work, and :func:`execute_chapters` for the chapters.
+A command that runs chapters calls ``chapters.load_profile`` first, so that a bad profile
+or missing data stop it before any work, and ``chapters.execute_chapters`` for the
+chapters. The library's modules are imported on first use (:class:`_OnFirstUse`) and only
+the options of the subcommand given are built, so ``--help`` imports neither torch nor
+scikit-learn.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
 from grainlib import __version__
 from grainlib.core import config
-from grainlib.data import public
-from grainlib.learn import recipes
-from grainlib.run import grainsize_files, models, recipe_sweep, segment_files, sweep
-from grainlib.run.chapters import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    NOTEBOOKS_DIR,
-    CommandError,
-    RunFailed,
-    execute_chapters,
-    load_profile,
-    note_empty,
-    parameter_values,
-    select_chapters,
-    shown,
-)
-from grainlib.score import augmentation
+
+
+class _OnFirstUse:
+    """A module imported on its first attribute access, so that ``--help`` and
+    ``--version`` do not wait for torch and scikit-learn to import."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attribute: str):
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+augmentation = _OnFirstUse("grainlib.score.augmentation")
+chapters = _OnFirstUse("grainlib.run.chapters")
+grainsize_files = _OnFirstUse("grainlib.run.grainsize_files")
+models = _OnFirstUse("grainlib.run.models")
+public = _OnFirstUse("grainlib.data.public")
+recipe_sweep = _OnFirstUse("grainlib.run.recipe_sweep")
+recipes = _OnFirstUse("grainlib.learn.recipes")
+segment_files = _OnFirstUse("grainlib.run.segment_files")
+sweep = _OnFirstUse("grainlib.run.sweep")
 
 # --------------------------------------------------------------------------- subcommands
 
 
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its one-line summary and example (shown by ``--help``), and the
+    function that adds its options and handler to its parser."""
+
+    summary: str
+    example: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+
+
+COMMANDS: dict[str, Command] = {}
+"""The subcommands by name, in the order ``--help`` lists them."""
+
+
+def command(name: str, summary: str, example: str):
+    """Register the decorated ``add_<name>(parser)`` as the subcommand ``name``."""
+    def register(arguments):
+        COMMANDS[name] = Command(summary, example, arguments)
+        return arguments
+    return register
+
+
 def add_command(commands, name: str, summary: str, example: str) -> argparse.ArgumentParser:
-    """Register a subcommand: its one-line summary, an example shown by ``--help``, and
+    """Register a subcommand: its one-line summary, an example chapters.shown by ``--help``, and
     the ``--debug`` option every subcommand takes."""
     parser = commands.add_parser(name, help=summary, description=summary,
                                  epilog="example:\n  " + example.strip().replace("\n", "\n  "),
@@ -85,24 +118,24 @@ def _add_chapters(parser):
 
 def _where(notebooks, figures) -> str:
     """The end of a command's last line: where its notebooks and figures went."""
-    return f"notebooks in {shown(notebooks)}, figures in {shown(figures)}"
+    return f"notebooks in {chapters.shown(notebooks)}, figures in {chapters.shown(figures)}"
 
 
 def run_command(args) -> int:
-    cfg = load_profile(args.profile)
-    selected = select_chapters(args.chapters)
+    cfg = chapters.load_profile(args.profile)
+    selected = chapters.select_chapters(args.chapters)
     out_dir = Path(cfg["run_dir"]) / "notebooks"
-    total = execute_chapters(selected, out_dir,
+    total = chapters.execute_chapters(selected, out_dir,
                              {"profile": sweep.profile_reference(args.profile)})
     print(f"{'all':<16} {total:7.1f} s  (profile {cfg['profile']}; "
           f"{_where(out_dir, cfg['figures_dir'])})")
     return 0
 
 
-def add_run(commands):
-    parser = add_command(
-        commands, "run", "execute the chapters at a profile into runs/<profile>/notebooks",
+@command("run",
+        "execute the chapters at a profile into runs/<profile>/notebooks",
         "python -m grainlib run --profile smoke --chapters 01   # a minute")
+def add_run(parser):
     _add_profile(parser)
     _add_chapters(parser)
     parser.set_defaults(handler=run_command)
@@ -110,34 +143,33 @@ def add_run(commands):
 
 def notebooks_command(args) -> int:
     if args.inplace and (args.profile != "demo" or args.parameters):
-        raise CommandError("--inplace keeps the committed notebooks at the demo profile "
+        raise chapters.CommandError("--inplace keeps the committed notebooks at the demo profile "
                            "and their defaults; use --out for other profiles or -p values")
-    if args.out is not None and args.out.resolve() == NOTEBOOKS_DIR.resolve():
-        raise CommandError(f"--out {args.out}: the chapters themselves are there; choose "
+    if args.out is not None and args.out.resolve() == chapters.NOTEBOOKS_DIR.resolve():
+        raise chapters.CommandError(f"--out {args.out}: the chapters themselves are there; choose "
                            f"another folder (--inplace refreshes them at the demo profile)")
-    selected = select_chapters(args.chapters)
-    cfg = load_profile(args.profile)
+    selected = chapters.select_chapters(args.chapters)
+    cfg = chapters.load_profile(args.profile)
     if args.inplace:
         # No parameters, so that papermill injects no cell into the committed notebooks:
         # their `profile = None` reads $GRAINLIB_PROFILE, set to demo for their kernels.
-        out_dir, parameters, env = NOTEBOOKS_DIR, None, {config.ENV_PROFILE: "demo"}
+        out_dir, parameters, env = chapters.NOTEBOOKS_DIR, None, {config.ENV_PROFILE: "demo"}
         figures = cfg["figures_dir"]
     else:
         # Figures beside the executed copies, never in the profile's folder (figures/).
         out_dir, figures = args.out, args.out.absolute() / "figures"
         env = {config.ENV_FIGURES: str(figures)}
         parameters = {"profile": sweep.profile_reference(args.profile),
-                      **parameter_values(args.parameters, selected, args.profile)}
-    total = execute_chapters(selected, out_dir, parameters, env)
+                      **chapters.parameter_values(args.parameters, selected, args.profile)}
+    total = chapters.execute_chapters(selected, out_dir, parameters, env)
     print(f"{'all':<16} {total:7.1f} s  ({_where(out_dir, figures)})")
     return 0
 
 
-def add_notebooks(commands):
-    parser = add_command(
-        commands, "notebooks",
+@command("notebooks",
         "re-execute notebooks/*.ipynb, or write executed copies with other parameters",
         "python -m grainlib notebooks --profile smoke --chapters 01 --out runs/my -p mcs 20")
+def add_notebooks(parser):
     _add_profile(parser)
     _add_chapters(parser)
     where = parser.add_mutually_exclusive_group(required=True)
@@ -160,15 +192,15 @@ def config_command(args) -> int:
         print(config.describe())
     else:
         print(yaml.safe_dump(config.load(args.profile), sort_keys=False), end="")
-        note_empty(args.profile)
+        chapters.note_empty(args.profile)
     return 0
 
 
-def add_config(commands):
-    parser = add_command(commands, "config",
-                         "print a profile with every value resolved, or the schema",
-                         "python -m grainlib config --profile smoke\n"
-                         "python -m grainlib config --schema")
+@command("config",
+        "print a profile with every value resolved, or the schema",
+        "python -m grainlib config --profile smoke\n"
+        "python -m grainlib config --schema")
+def add_config(parser):
     _add_profile(parser)
     parser.add_argument("--schema", action="store_true",
                         help="every key with its default, allowed values and meaning")
@@ -183,16 +215,16 @@ def data_command(args) -> int:
         try:
             paths = public.fetch(name, progress=True)
         except public.DataError as err:  # a short first line, then how to fix it
-            raise RunFailed(f"data fetch {name}: {err}") from None
-        print(f"{name}: {len(paths)} files verified in {shown(public.data_dir())}")
+            raise chapters.RunFailed(f"data fetch {name}: {err}") from None
+        print(f"{name}: {len(paths)} files verified in {chapters.shown(public.data_dir())}")
     return 0
 
 
-def add_data(commands):
-    parser = add_command(commands, "data",
-                         "list the public data sets (licence, size, cached or not), or fetch "
-                         f"one into the cache folder (${public.ENV_DIR}, else the user cache)",
-                         "python -m grainlib data\npython -m grainlib data fetch iron-sections")
+@command("data",
+        "list the public data sets (licence, size, cached or not), or fetch "
+        "one into the cache folder ($GRAINLIB_DATA, else the user cache)",
+        "python -m grainlib data\npython -m grainlib data fetch iron-sections")
+def add_data(parser):
     actions = parser.add_subparsers(dest="data_command")
     actions.add_parser("list", help="list the data sets (the default)")
     get = actions.add_parser("fetch", help="download a data set and check its checksums")
@@ -208,17 +240,17 @@ def _sweep_chapters(selected) -> list[Path]:
     for name in selected:
         if name.endswith(".py"):
             if not Path(name).is_file():
-                raise CommandError(f"--chapters: no notebook {name}")
+                raise chapters.CommandError(f"--chapters: no notebook {name}")
             found.append(Path(name).resolve())
         else:
-            found += select_chapters([name])
+            found += chapters.select_chapters([name])
     return found
 
 
 def sweep_command(args) -> int:
-    cfg = load_profile(args.profile)
+    cfg = chapters.load_profile(args.profile)
     if args.workers is not None and args.workers < 1:
-        raise CommandError(f"--workers must be at least 1, got {args.workers}")
+        raise chapters.CommandError(f"--workers must be at least 1, got {args.workers}")
     selected = None if args.chapters is None else _sweep_chapters(args.chapters)
     recipes_too = selected is not None and any(map(recipe_sweep.is_recipe_chapter, selected))
     if recipes_too:
@@ -226,13 +258,13 @@ def sweep_command(args) -> int:
     for option, given in (("--budgets", args.budgets), ("--test-sets", args.test_sets),
                           ("--training-sets", args.training_sets)):
         if given and not recipes_too:
-            raise CommandError(f"{option} is for chapter 07's training recipes: add "
+            raise chapters.CommandError(f"{option} is for chapter 07's training recipes: add "
                                f"--chapters 07")
     if args.training_sets and "real" not in args.training_sets:
-        raise CommandError("--training-sets: add real, the set every gain is paired with")
+        raise chapters.CommandError("--training-sets: add real, the set every gain is paired with")
     if args.fractions and "all" in args.fractions:
         if len(args.fractions) > 1:
-            raise CommandError("--fractions: either real fractions or 'all', not both")
+            raise chapters.CommandError("--fractions: either real fractions or 'all', not both")
         args.fractions = "all"
     runs = sweep.plan(cfg, args.fractions, args.seeds)
     args.fractions = sorted({r.fraction for r in runs})
@@ -249,7 +281,7 @@ def sweep_command(args) -> int:
         _stop_if_failed(outcomes, "chapter 06")
         tables = sweep.execute_tables(args.profile, runs, progress)
         if tables is not None:
-            print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {shown(tables[0])}")
+            print(f"{tables[0].stem:<10} {tables[1]:7.1f} s  -> {chapters.shown(tables[0])}")
     if recipes_too:
         budgets = args.budgets or ["equal-steps"]
         test_sets = args.test_sets or ["test"]
@@ -262,14 +294,14 @@ def sweep_command(args) -> int:
             print(recipe_sweep.summary_line(*recipe_sweep.execute_chapter(
                 args.profile, runs, budgets, test_set, progress, training_sets)))
     print(f"{'sweep':<10} {time.perf_counter() - start:7.1f} s  (runs and their notebooks in "
-          f"{shown(sweep.sweep_dir(cfg))}, tables and figures in {shown(cfg['figures_dir'])})")
+          f"{chapters.shown(sweep.sweep_dir(cfg))}, tables and figures in {chapters.shown(cfg['figures_dir'])})")
     return 0
 
 
 def _stop_if_failed(outcomes, chapter: str):
     failed = [o["run"] for o in outcomes if o["status"] == "failed"]
     if failed:
-        raise RunFailed(f"{len(failed)} of {len(outcomes)} runs failed ({', '.join(failed)}); "
+        raise chapters.RunFailed(f"{len(failed)} of {len(outcomes)} runs failed ({', '.join(failed)}); "
                         f"{chapter} not run. The finished runs are kept: run the sweep again "
                         f"to retry the others")
 
@@ -284,14 +316,13 @@ def _fractions_word(text: str):
         raise argparse.ArgumentTypeError(f"a real fraction in % or 'all', got {text!r}") from None
 
 
-def add_sweep(commands):
-    parser = add_command(
-        commands, "sweep",
+@command("sweep",
         "execute chapters 03-05 once per real fraction and seed, in parallel (Dask), "
         "into runs/<profile>/sweep/<fraction>-<seed>, then chapter 06 (the tables)",
         "python -m grainlib sweep --profile smoke --fractions 5 100 --seeds 0 1   # a minute\n"
         "python -m grainlib sweep --profile demo --seeds 0 1 2 --scheduler tcp://host:8786\n"
         "python -m grainlib sweep --profile demo --chapters 07 --fractions 5 35 --seeds 0 1 2")
+def add_sweep(parser):
     _add_profile(parser)
     parser.add_argument("--fractions", nargs="+", type=_fractions_word, metavar="X",
                         help="real fractions in %%, or 'all': every one of the profile's "
@@ -328,7 +359,7 @@ def add_sweep(commands):
 def segment_command(args) -> int:
     for image in args.images:
         if image.suffix == ".pt":  # the model as the first argument, as before --model
-            raise CommandError(f"{image} is a model file, not a micrograph: give it with "
+            raise chapters.CommandError(f"{image} is a model file, not a micrograph: give it with "
                                f"--model {image}")
     summary = segment_files.segment_files(
         args.model, args.images, args.out, postprocess=args.postprocess,
@@ -338,18 +369,17 @@ def segment_command(args) -> int:
         warn=lambda line: print(f"warning: {line}", file=sys.stderr, flush=True))
     print(f"{segment_files.counted(len(summary), 'image')}, "
           f"{segment_files.counted(int(summary['grains'].sum()), 'grain')}: "
-          f"{shown(Path(args.out) / segment_files.SUMMARY)}")
+          f"{chapters.shown(Path(args.out) / segment_files.SUMMARY)}")
     return 0
 
 
-def add_segment(commands):
-    parser = add_command(
-        commands, "segment",
+@command("segment",
         "segment your own micrographs with a trained U-Net into a folder: boundary maps, "
         "grain ids and grain statistics",
         "python -m grainlib segment a.png b.tif --out runs/my-grains   # the iron model\n"
         "python -m grainlib segment --model runs/demo/segment/real-100-seed0.pt a.png "
         "--out runs/my-grains")
+def add_segment(parser):
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE",
                         help="micrographs: PNG, TIFF or JPEG, grey or RGB, 8 or 16 bit "
                              "(16 bit: the image's min..max scaled to 0..255), any size")
@@ -388,13 +418,12 @@ def model_command(args) -> int:
     return 0
 
 
-def add_model(commands):
-    parser = add_command(
-        commands, "model",
+@command("model",
         "list the U-Nets shipped in models/ (what they learnt from, their held-out "
         "scores), or make one again from the fetched data",
         "python -m grainlib model\n"
         "python -m grainlib model train iron   # two trainings, 10-30 CPU min (make iron-model)")
+def add_model(parser):
     actions = parser.add_subparsers(dest="model_command")
     actions.add_parser("list", help="list the shipped models (the default)")
     make = actions.add_parser("train", help="train a shipped model and its held-out "
@@ -415,7 +444,7 @@ def grainsize_command(args) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.out is not None:
         table.to_csv(args.out, index=False, float_format="%.4f")
-        print(f"table written to {shown(args.out)}")
+        print(f"table written to {chapters.shown(args.out)}")
     return 0
 
 
@@ -429,12 +458,11 @@ def _positive(text: str) -> float:
     return value
 
 
-def add_grainsize(commands):
-    parser = add_command(
-        commands, "grainsize",
+@command("grainsize",
         "ASTM E112 grain size of boundary maps made elsewhere (255/0 or 0/1, either "
         "polarity): mean lineal intercept, grains per mm^2 and G",
         "python -m grainlib grainsize my-grains/*_boundaries.png --pixel-size 0.5")
+def add_grainsize(parser):
     parser.add_argument("maps", nargs="+", type=Path, metavar="MAP",
                         help="boundary map image files (PNG, TIFF)")
     parser.add_argument("--pixel-size", type=_positive, metavar="UM",
@@ -444,14 +472,13 @@ def add_grainsize(commands):
     parser.set_defaults(handler=grainsize_command)
 
 
-SUBCOMMANDS = (add_run, add_notebooks, add_config, add_data, add_sweep, add_segment,
-               add_model, add_grainsize)
-
-
 # --------------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(full: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every subcommand with its summary; the options of those
+    named in ``full`` (None: of all of them). ``main`` builds only the options of the
+    subcommand given, so that listing the subcommands imports nothing heavy."""
     parser = argparse.ArgumentParser(
         prog="grainlib", description=__doc__.split("\n\n")[0],
         epilog="examples:\n" + __doc__.split("\n\n")[1],
@@ -460,32 +487,36 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"grainlib {__version__}")
     parser.add_argument("--debug", action="store_true", help="on error, show the full traceback")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in SUBCOMMANDS:
-        add(commands)
+    for name, spec in COMMANDS.items():
+        sub = add_command(commands, name, spec.summary, spec.example)
+        if full is None or name in full:
+            spec.arguments(sub)
     return parser
 
 
 def error_line(err: BaseException) -> tuple[str, int]:
     """The one line that reports an exception, and the exit status.
 
-    CommandError: its message and status. ValueError (ConfigError, SourceError, a bad
+    chapters.CommandError: its message and status. ValueError (ConfigError, SourceError, a bad
     value) and OSError (a missing or unreadable file): the message, status 2. Anything
     else is unexpected: its type and message, status 1, with a pointer to ``--debug``.
     """
-    if isinstance(err, CommandError):
+    if isinstance(err, chapters.CommandError):
         return str(err), err.exit_status
     if isinstance(err, ValueError):
-        return " ".join(str(err).split()), EXIT_USAGE
+        return " ".join(str(err).split()), chapters.EXIT_USAGE
     if isinstance(err, OSError) and err.filename is not None:
-        return f"{err.strerror or err}: {err.filename}", EXIT_USAGE
+        return f"{err.strerror or err}: {err.filename}", chapters.EXIT_USAGE
     message = " ".join(str(err).split())
     return (f"{type(err).__name__}{': ' + message if message else ''} "
-            f"(unexpected; run again with --debug for the traceback)", EXIT_FAILED)
+            f"(unexpected; run again with --debug for the traceback)", chapters.EXIT_FAILED)
 
 
 def main(argv=None) -> int:
     """Parse the command line, run the subcommand, report any error as one line."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    named = next((word for word in argv if not word.startswith("-")), None)
+    args = build_parser([named] if named in COMMANDS else []).parse_args(argv)
     try:
         return args.handler(args) or 0
     except KeyboardInterrupt:

@@ -33,7 +33,7 @@ import pandas as pd
 from grainlib.core.store import fingerprint
 from grainlib.data import datasets
 from grainlib.data.patches import PatchSet
-from grainlib.learn import segment, training, transfer
+from grainlib.learn import postprocess, segment, training, transfer
 from grainlib.score import baselines, grainsize, metrics
 
 VERSION = 2  # bump when the way scores are computed changes
@@ -113,7 +113,7 @@ def score(cfg, fraction: int, seed: int | None = None, training_sets=DEFAULT_SET
         keys[name] = training.stored_fingerprint(path)
     key = fingerprint({
         "version": VERSION, "models": keys, "fraction": int(fraction), "seed": seed,
-        "postprocess": {k: cfg["segment"][k] for k in segment.POSTPROCESS_KEYS
+        "postprocess": {k: cfg["segment"][k] for k in postprocess.POSTPROCESS_KEYS
                         if k in cfg["segment"]},
         "baselines": cfg["baselines"] if include_baselines else None,
         "test": datasets.piece_params(cfg)["data_test"]})
