@@ -16,9 +16,9 @@ thread (per core). Prints, in one run:
    for the generator with its discriminator, the whole step split the same way.
 3. **Inference** of one 400 x 400 micrograph: segmentation (U-Net probability, plus the
    threshold and watershed post-processing) and generation.
-4. **Peak memory** of segmenting a 2400 x 2400 micrograph, in tiles and as one image
-   (each in a fresh process; the process's peak resident memory above what it held
-   before segmenting).
+4. **Peak memory** of segmenting a 2400 x 2400 micrograph (U-Net and post-processing),
+   in tiles and in one pass, each in a fresh process (Linux: its VmHWM, and the rise
+   over what it held before segmenting).
 5. **Start-up**: ``python -m grainlib --help`` and ``--version``.
 6. **Two cores** (``--layout``): iron U-Net steps per second of the machine, one training
    on 2 threads against two trainings at once on 1 thread each (the sweep's layout).
@@ -211,20 +211,27 @@ def _predict(model, image, precision, how):
 
 
 MEMORY = """
-import resource, sys
+import sys
 import numpy as np, torch
 torch.set_num_threads(1)
 from grainlib.learn import segment
 from grainlib.learn.nets import SegmentationUNet
+
+
+def high_water():  # MB; VmHWM starts anew at exec (ru_maxrss would carry the parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
+
 torch.manual_seed(0)
 model = segment.Segmenter(SegmentationUNet(16, 4).eval(), {"precision": sys.argv[1]})
 image = np.random.default_rng(0).integers(60, 200, (2400, 2400), dtype=np.uint8)
 if sys.argv[2] == "whole":
     segment.WHOLE = image.size
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = high_water()
 segment.predict(model, image)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(before / 1024, after / 1024)
+print(before, high_water())
 """
 
 

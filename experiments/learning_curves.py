@@ -7,8 +7,8 @@ them; the test images, the iron test section 003 included, are never read). Thre
 - ``curve``: one long training per training set (real, real+flips, real+synthetic),
   fraction and seed, at a constant learning rate, read at doubling step counts
   (snapshots of one run: the rate does not depend on the length); each snapshot scored
-  on the validation patches. The budget is the step count after which Real_X% alone
-  gains under 0.01 MAP over the next doubling.
+  on the validation patches. The budget is the first step count after which Real_X%
+  alone gains under 0.01 MAP, at any later count of the curve (:func:`budget`).
 - ``cosine``: Real_X% alone under warm-up then cosine decay, one training per budget
   (the rate depends on the length), against the constant rate's snapshot at that budget.
 - ``equal``: Real_X% at the profile's budget, float32 against the fast path
@@ -21,7 +21,8 @@ them; the test images, the iron test section 003 included, are never read). Thre
 
 Rows go to ``runs/<profile>/experiments/curves/*.csv`` as each network is scored (a
 stopped run resumes); ``summary`` writes ``learning_curves.csv`` and ``.png`` and
-``precision_equal.csv`` into the profile's figures folder. Every network here trains at
+``precision_equal.csv`` into the profile's figures folder (``GRAINLIB_FIGURES`` replaces
+it: the committed iron ones are in ``figures/iron-sections``). Every network here trains at
 the fast path (``precision: auto``) unless ``equal`` says float32.
 """
 
@@ -143,17 +144,20 @@ def equal(cfg, data, fraction, seeds):
 
 
 def budget(table: pd.DataFrame, tolerance: float = 0.01) -> int | None:
-    """The first step count after which mean MAP rises by less than ``tolerance`` over
-    the next doubling (None when it still rises at the last one)."""
+    """The first step count whose mean MAP no later step count of the curve beats by
+    ``tolerance`` or more (a doubling that gains less, followed by one that gains more,
+    is a pause, not the end); None when none qualifies before the last."""
     mean = table.groupby("steps")["map"].mean().sort_index()
     for n, m in mean.items():
-        if 2 * n in mean.index and mean[2 * n] - m < tolerance:
+        later = mean[mean.index > n]
+        if len(later) and later.max() - m < tolerance:
             return int(n)
     return None
 
 
 def summary(cfg):
     figures = Path(cfg["figures_dir"])
+    figures.mkdir(parents=True, exist_ok=True)
     curves = stored(folder(cfg) / "curve.csv")
     cos = stored(folder(cfg) / "cosine.csv")
     table = pd.concat([curves, cos], ignore_index=True)
@@ -175,21 +179,29 @@ def summary(cfg):
         if chosen:
             ax.axvline(chosen, color="grey", lw=0.8, ls=":")
         ax.set_xscale("log", base=2)
-        ax.set_title(f"{cfg['profile']}: Real_{fraction}% (budget {chosen})")
-        ax.set_xlabel("training steps")
+        steps = sorted(curves["steps"].unique())
+        ax.set_xticks(steps, [str(n) for n in steps])
+        ax.minorticks_off()
+        ax.set_title(f"{cfg['profile']}: Real_{fraction}%, seed 0 "
+                     + (f"(Real_X% stops at {chosen})" if chosen else
+                        f"(Real_X% still rising at {max(steps)})"), fontsize=10)
+        ax.set_xlabel("training steps (constant rate unless said)")
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("validation MAP")
-    axes[0][-1].legend(fontsize=8)
+        ax.legend(fontsize=8)
+    axes[0][0].set_ylabel("MAP on validation images")
     fig.tight_layout()
     fig.savefig(figures / "learning_curves.png", dpi=120)
     eq = stored(folder(cfg) / "equal.csv")
     if len(eq):
         wide = eq.pivot_table(index=["fraction", "seed"], columns="asked", values="map")
-        diff = (wide["auto"] - wide["float32"]).to_numpy()
-        lo, hi = paired.interval(diff)
+        mean, lo, hi = paired.interval((wide["auto"] - wide["float32"]).to_numpy())
         eq.to_csv(figures / "precision_equal.csv", index=False, float_format="%.4f")
-        print(f"fast - float32 MAP: {diff.mean():+.4f} [{lo:+.4f}, {hi:+.4f}] over "
-              f"{len(diff)} pairs; float32 seed SD {wide['float32'].std(ddof=1):.4f}")
+        print(f"fast - float32 MAP: {mean:+.4f} [{lo:+.4f}, {hi:+.4f}] over {len(wide)} "
+              f"seeds; float32 {wide['float32'].mean():.4f} (seed SD "
+              f"{wide['float32'].std(ddof=1):.4f}), fast {wide['auto'].mean():.4f} "
+              f"(SD {wide['auto'].std(ddof=1):.4f}); seconds per network: "
+              + ", ".join(f"{k} {v:.0f}" for k, v in
+                          eq.groupby("asked")["train_seconds"].mean().items()))
     for fraction in fractions:
         print(f"Real_{fraction}%: budget", budget(curves[(curves["fraction"] == fraction)
                                                           & (curves["training_set"] == "real")]))
