@@ -224,10 +224,7 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         pixels = np.concatenate([im.ravel() for im, _ in sets]).astype(np.float64) / 255.0
         mean, std = float(pixels.mean()), float(max(pixels.std(), 1e-3))
         del pixels
-    snapshots, kept = {int(s) for s in snapshots}, {}
-    if snapshots and not 1 <= min(snapshots) <= max(snapshots) <= params["steps"]:
-        raise ValueError(f"snapshots must be step counts in 1..{params['steps']}, "
-                         f"got {sorted(snapshots)}")
+    snapshots, kept = training.snapshot_steps(snapshots, params["steps"]), {}
     cosine = params["lr_schedule"] == "cosine"
     if cosine and params["lr_decay_every"]:
         raise ValueError("segment.lr_schedule cosine and segment.lr_decay_every "
@@ -255,7 +252,7 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
         scaler.step(optimizer)
         scaler.update()
         if i + 1 in snapshots:
-            kept[i + 1] = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            kept[i + 1] = training.cpu_weights(net)
         return {"loss": loss.item(), "seconds": offset[0] + time.perf_counter() - started}
 
     store = None
@@ -280,10 +277,8 @@ def train(real, synthetic=None, params=None, seed: int = 0, progress: bool = Tru
 def at_step(model: Segmenter, step: int) -> Segmenter:
     """The U-Net as it was after ``step`` steps, from ``model.snapshots``; its history cut
     there."""
-    if step not in model.snapshots:
-        raise KeyError(f"no snapshot at step {step}; kept: {sorted(model.snapshots)}")
     net = network(model.params)
-    net.load_state_dict(model.snapshots[step])
+    net.load_state_dict(training.snapshot(model.snapshots, step))
     return Segmenter(net.eval(), dict(model.params),
                      {k: list(v[:step]) for k, v in model.history.items()}, model.mean,
                      model.std)

@@ -124,6 +124,27 @@ def cosine_factor(step: int, steps: int, warmup: int = 0) -> float:
     return 0.5 * (1.0 + float(np.cos(np.pi * done)))
 
 
+def snapshot_steps(snapshots, steps: int) -> set[int]:
+    """The step counts after which a training keeps a copy of its weights (1 .. steps),
+    or a clear ValueError."""
+    chosen = {int(s) for s in snapshots}
+    if chosen and not 1 <= min(chosen) <= max(chosen) <= steps:
+        raise ValueError(f"snapshots must be step counts in 1..{steps}, got {sorted(chosen)}")
+    return chosen
+
+
+def cpu_weights(module: torch.nn.Module) -> dict:
+    """A copy of ``module``'s state dict on the CPU (a snapshot of a training)."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def snapshot(snapshots: dict, step: int) -> dict:
+    """The weights kept after ``step`` steps, or a KeyError naming the steps kept."""
+    if step not in snapshots:
+        raise KeyError(f"no snapshot at step {step}; kept: {sorted(snapshots)}")
+    return snapshots[step]
+
+
 def checkpoint_for(path, key: str) -> Path:
     """The checkpoint file of a store-backed training: ``<stem>.<key>.checkpoint.pt``
     beside the model file ``path``, one per fingerprint ``key``. Checkpoints left there by

@@ -154,9 +154,7 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
     device = training.resolve_device(params["device"])
     numeric = params["precision"] = amp.resolve(params["precision"], device)
     steps = steps_for(params, len(images))
-    snapshots = sorted({int(s) for s in snapshots})
-    if snapshots and not 1 <= snapshots[0] <= snapshots[-1] <= steps:
-        raise ValueError(f"snapshots must be step counts in 1..{steps}, got {snapshots}")
+    snapshots = training.snapshot_steps(snapshots, steps)
     torch.manual_seed(seed)
     generator = _generator(params)
     discriminator = PatchDiscriminator(params["disc_width"], params["disc_layers"])
@@ -217,7 +215,7 @@ def train(labels, images, params=None, seed: int = 0, progress: bool = True,
         scale_g.step(opt_g)
         scale_g.update()
         if i + 1 in snapshots:
-            kept[i + 1] = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
+            kept[i + 1] = training.cpu_weights(generator)
         return {**losses, "seconds": offset[0] + time.perf_counter() - started}
 
     store = None
@@ -253,10 +251,8 @@ def texture_loss(discriminator, label, fake, real) -> torch.Tensor:
 def at_step(model: StyleTransfer, step: int) -> StyleTransfer:
     """The generator as it was after ``step`` steps, from ``model.snapshots``; its history
     cut there."""
-    if step not in model.snapshots:
-        raise KeyError(f"no snapshot at step {step}; kept: {sorted(model.snapshots)}")
     net = _generator(model.params)
-    net.load_state_dict(model.snapshots[step])
+    net.load_state_dict(training.snapshot(model.snapshots, step))
     return StyleTransfer(net.eval(), model.params,
                          {k: list(v[:step]) for k, v in model.history.items()})
 
